@@ -1,0 +1,188 @@
+package atmodem
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+)
+
+// Modem is the AT engine on one modem port: one goroutine owns the reader,
+// one command is in flight at a time, and unsolicited result codes (URCs)
+// are routed to the sessions of their client index.
+//
+// A Modem is safe for concurrent use; commands from several goroutines are
+// serialised.
+type Modem struct {
+	rw       io.ReadWriteCloser
+	cfg      config
+	trace    tracer
+	sessions sessionTable
+
+	sem chan struct{} // holds one token per command in flight (capacity 1)
+	wmu sync.Mutex    // serialises writes to rw
+
+	mu       sync.Mutex
+	model    Model
+	cur      *inflight     // the command in flight, nil when idle
+	lastLine string        // the previous command line (its echo may come late)
+	rxBusy   chan struct{} // non-nil while a message streams in; closed at its end
+	resync   bool          // a command timed out: resynchronise before the next
+	err      error         // why the transport ended
+	rx       rxAssembler   // reader goroutine only
+	fr       framer        // reader goroutine only
+	onEvent  func(Event)   // test hook, called after sessions.dispatch
+
+	done       chan struct{} // closed when the transport ended
+	readerDone chan struct{} // closed when the reader goroutine returned
+	closeOnce  sync.Once
+}
+
+// New starts the engine on rw, which is any byte stream to the modem's AT
+// port: a serial port, a pty, a TCP bridge or an emulator. The Modem owns rw
+// from now on; Close closes it.
+func New(rw io.ReadWriteCloser, opts ...Option) *Modem {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	m := &Modem{
+		rw:         rw,
+		cfg:        cfg,
+		trace:      tracer{log: cfg.logger},
+		sem:        make(chan struct{}, 1),
+		model:      cfg.model,
+		done:       make(chan struct{}),
+		readerDone: make(chan struct{}),
+	}
+	m.fr.init(m.promptWanted)
+	go m.readLoop()
+	return m
+}
+
+// Command sends a raw AT command and returns its information lines (the
+// lines of the answer that are neither the final result nor URCs). cmd must
+// start with "AT" and hold no CR, LF or other control byte. A result line of
+// the command's own name followed by ERROR (e.g. "+CMQTTSTART: 23" and
+// ERROR) gives a *ResultError; ERROR, +CME ERROR and +CMS ERROR give an
+// error wrapping ErrCommandFailed.
+func (m *Modem) Command(ctx context.Context, cmd string) ([]string, error) {
+	if err := checkCommandLine(cmd, m.Model()); err != nil {
+		return nil, err
+	}
+	resp, err := m.exec(ctx, request{line: cmd, index: -1})
+	return resp.lines, err
+}
+
+// checkCommandLine rejects what the modem would misread as a command line.
+func checkCommandLine(cmd string, model Model) error {
+	if len(cmd) < 2 || !strings.EqualFold(cmd[:2], "AT") {
+		return &ParamError{Param: "command", Model: model, Reason: fmt.Sprintf("%q does not start with AT", cmd)}
+	}
+	for i := 0; i < len(cmd); i++ {
+		if c := cmd[i]; c < 0x20 || c == 0x7f {
+			return &ParamError{Param: "command", Model: model, Reason: fmt.Sprintf("contains control byte 0x%02x at offset %d", c, i)}
+		}
+	}
+	return nil
+}
+
+// Model returns the model family (AutoDetect until known).
+func (m *Modem) Model() Model {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.model
+}
+
+// setModel remembers the model family (used by model detection).
+func (m *Modem) setModel(model Model) {
+	m.mu.Lock()
+	m.model = model
+	m.mu.Unlock()
+}
+
+// Done is closed when the transport is closed or failed; Err says why.
+func (m *Modem) Done() <-chan struct{} { return m.done }
+
+// Err returns why the transport ended (wrapping ErrClosed), or nil while it
+// is open.
+func (m *Modem) Err() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.err
+}
+
+// Close closes the transport, fails every command in flight and every later
+// one with ErrClosed, and waits for the reader goroutine to end.
+func (m *Modem) Close() error {
+	var err error
+	m.closeOnce.Do(func() {
+		m.mu.Lock()
+		if m.err == nil {
+			m.err = fmt.Errorf("%w: closed by Close", ErrClosed)
+		}
+		m.mu.Unlock()
+		err = m.rw.Close()
+	})
+	<-m.readerDone
+	return err
+}
+
+// readLoop is the reader goroutine: it owns every Read of the transport.
+func (m *Modem) readLoop() {
+	defer close(m.readerDone)
+	buf := make([]byte, 4096)
+	for {
+		n, err := m.rw.Read(buf)
+		if n > 0 {
+			m.fr.feed(buf[:n], m.handleFrame)
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.EOF
+			}
+			m.shutdown(err)
+			return
+		}
+	}
+}
+
+// shutdown ends the engine after the transport failed or was closed.
+func (m *Modem) shutdown(cause error) {
+	m.mu.Lock()
+	if m.err == nil {
+		m.err = fmt.Errorf("%w: %w", ErrClosed, cause)
+	}
+	err := m.err
+	if m.cur != nil {
+		m.cur.fail(err)
+		m.cur = nil
+	}
+	m.releaseRX()
+	close(m.done)
+	m.mu.Unlock()
+	m.trace.event("transport ended", err)
+	m.emit(Event{Kind: EventClosed, Index: -1, Err: err})
+	// Make sure the transport is released even when it failed by itself.
+	m.closeOnce.Do(func() { _ = m.rw.Close() })
+}
+
+// emit hands an event to the sessions. It runs on the reader goroutine and
+// never blocks.
+func (m *Modem) emit(ev Event) {
+	m.sessions.dispatch(ev)
+	if m.onEvent != nil {
+		m.onEvent(ev)
+	}
+}
+
+// write writes p whole to the transport.
+func (m *Modem) write(p []byte, redact []string) error {
+	m.wmu.Lock()
+	defer m.wmu.Unlock()
+	m.trace.tx(p, redact)
+	_, err := m.rw.Write(p)
+	return err
+}

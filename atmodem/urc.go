@@ -1,0 +1,276 @@
+package atmodem
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// urcKind is an unsolicited result code the engine routes.
+type urcKind uint8
+
+const (
+	urcNone      urcKind = iota
+	urcConnLost          // +CMQTTCONNLOST: i,cause
+	urcNoNet             // +CMQTTNONET (with or without a colon)
+	urcPing              // +CMQTTPING: i,err
+	urcRXStart           // +CMQTTRXSTART: i,tlen,plen
+	urcRXTopic           // +CMQTTRXTOPIC: i,n (data follows)
+	urcRXPayload         // +CMQTTRXPAYLOAD: i,n (data follows)
+	urcRXEnd             // +CMQTTRXEND: i
+)
+
+// urc is a parsed unsolicited result code.
+type urc struct {
+	kind urcKind
+	args []int // the numbers after the colon
+}
+
+// urcShapes maps the prefixes of the routed URCs to their kind and the
+// number of integer arguments they carry.
+var urcShapes = []struct {
+	prefix string
+	kind   urcKind
+	nargs  int
+}{
+	{"+CMQTTRXSTART:", urcRXStart, 3},
+	{"+CMQTTRXTOPIC:", urcRXTopic, 2},
+	{"+CMQTTRXPAYLOAD:", urcRXPayload, 2},
+	{"+CMQTTRXEND:", urcRXEnd, 1},
+	{"+CMQTTCONNLOST:", urcConnLost, 2},
+	{"+CMQTTPING:", urcPing, 2},
+}
+
+// parseURC classifies line. ok is false for lines that are not routed URCs;
+// err is set for a known URC prefix with malformed arguments (the line is
+// still a URC and never part of an answer).
+func parseURC(line string) (u urc, ok bool, err error) {
+	if strings.HasPrefix(line, "+CMQTTNONET") {
+		return urc{kind: urcNoNet}, true, nil
+	}
+	if !strings.HasPrefix(line, "+CMQTT") {
+		return urc{}, false, nil
+	}
+	for _, s := range urcShapes {
+		if !strings.HasPrefix(line, s.prefix) {
+			continue
+		}
+		args, good := parseInts(strings.TrimSpace(line[len(s.prefix):]), s.nargs)
+		if !good {
+			return urc{kind: s.kind}, true, fmt.Errorf("malformed URC %q", line)
+		}
+		return urc{kind: s.kind, args: args}, true, nil
+	}
+	return urc{}, false, nil
+}
+
+// parseInts parses exactly n comma-separated decimal integers (spaces around
+// each are allowed).
+func parseInts(s string, n int) ([]int, bool) {
+	out := make([]int, 0, n)
+	for len(out) < n {
+		field := s
+		i := strings.IndexByte(s, ',')
+		if i >= 0 {
+			field, s = s[:i], s[i+1:]
+		} else {
+			s = ""
+		}
+		v, err := strconv.Atoi(strings.TrimSpace(field))
+		if err != nil {
+			return nil, false
+		}
+		out = append(out, v)
+		if i < 0 {
+			break
+		}
+	}
+	if len(out) != n || s != "" {
+		return nil, false
+	}
+	return out, true
+}
+
+// commandName returns the name of an AT command line as it appears in the
+// modem's result lines: "AT+CMQTTPUB=0,1,60" -> "+CMQTTPUB", "AT+CPIN?" ->
+// "+CPIN", "ATI" -> "".
+func commandName(line string) string {
+	if len(line) < 3 || (line[2] != '+' && line[2] != '*' && line[2] != '$' && line[2] != '^') {
+		return ""
+	}
+	name := line[2:]
+	if i := strings.IndexAny(name, "=?"); i >= 0 {
+		name = name[:i]
+	}
+	return strings.ToUpper(name)
+}
+
+// resultName returns the name of a "+NAME: ..." line and what follows the
+// colon, or ok false for lines of another shape.
+func resultName(line string) (name, rest string, ok bool) {
+	if len(line) < 2 || line[0] != '+' {
+		return "", "", false
+	}
+	i := strings.IndexByte(line, ':')
+	if i < 0 {
+		return "", "", false
+	}
+	return line[:i], strings.TrimSpace(line[i+1:]), true
+}
+
+// parseResult parses the "<idx>,<err>" or "<err>" after the colon of a
+// final result line. idx is -1 for the one-number form.
+func parseResult(rest string) (idx int, code ResultCode, ok bool) {
+	if v, good := parseInts(rest, 2); good {
+		return v[0], ResultCode(v[1]), true
+	}
+	if v, good := parseInts(rest, 1); good {
+		return -1, ResultCode(v[0]), true
+	}
+	return 0, 0, false
+}
+
+// isErrorLine reports whether line is a failure final result: ERROR,
+// +CME ERROR: x or +CMS ERROR: x.
+func isErrorLine(line string) bool {
+	return line == "ERROR" || strings.HasPrefix(line, "+CME ERROR") || strings.HasPrefix(line, "+CMS ERROR")
+}
+
+// handleFrame takes one frame from the framer (reader goroutine).
+func (m *Modem) handleFrame(fr frame) {
+	switch fr.kind {
+	case framePrompt:
+		m.trace.rxPrompt()
+		m.mu.Lock()
+		if c := m.cur; c != nil && c.req.data != nil && !c.prompted {
+			c.prompted = true
+			close(c.promptCh)
+		}
+		m.mu.Unlock()
+	case frameData:
+		m.trace.rxData(fr.data)
+		if err := m.rx.data(fr.data); err != nil {
+			m.trace.problem("received message", err)
+		}
+	case frameLine:
+		if ev, ok := m.handleLine(string(fr.line)); ok {
+			m.emit(ev)
+		}
+	}
+}
+
+// promptWanted tells the framer whether a '>' is the prompt of the command
+// in flight, and which data the modem may echo after it.
+func (m *Modem) promptWanted() ([]byte, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.cur
+	if c == nil || c.req.data == nil || c.prompted {
+		return nil, false
+	}
+	return c.req.data, true
+}
+
+// handleLine routes one line: echo, boot message, URC, stray result, or a
+// line of the answer of the command in flight. It returns the event to
+// emit, if any.
+func (m *Modem) handleLine(line string) (Event, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.cur
+	if c != nil {
+		m.trace.rxLine(line, c.req.redact)
+	} else {
+		m.trace.rxLine(line, nil)
+	}
+	switch {
+	case c != nil && strings.EqualFold(line, c.req.line):
+		return Event{}, false // echo (ATE1)
+	case m.lastLine != "" && strings.EqualFold(line, m.lastLine):
+		return Event{}, false // late echo of the previous command
+	case isBootLine(line):
+		return m.onBoot(c, line), true
+	case isBootNoise(line) && (line != "+CPIN: READY" || c == nil || c.name != "+CPIN"):
+		return Event{}, false
+	}
+	if u, ok, err := parseURC(line); ok {
+		if err != nil {
+			m.trace.problem("URC", err)
+			if u.kind >= urcRXStart {
+				m.rx.failed = err
+			}
+			return Event{}, false
+		}
+		return m.onURC(u, line)
+	}
+	if name, _, ok := resultName(line); ok && strings.HasPrefix(name, "+CMQTT") &&
+		(c == nil || (name != c.name && name != c.req.final)) {
+		m.trace.problem("stray result dropped", fmt.Errorf("%q", line))
+		return Event{}, false
+	}
+	if c == nil {
+		m.trace.problem("unsolicited line dropped", fmt.Errorf("%q", line))
+		return Event{}, false
+	}
+	if !c.onLine(line) {
+		m.trace.problem("result for another client index dropped", fmt.Errorf("%q", line))
+	}
+	if c.finished {
+		m.detach(c)
+	}
+	return Event{}, false
+}
+
+// onBoot handles a boot message: the command in flight fails with
+// ErrModemReset and every session gets EventReset. m.mu is held.
+func (m *Modem) onBoot(c *inflight, line string) Event {
+	err := fmt.Errorf("%w: modem sent %q", ErrModemReset, line)
+	if c != nil {
+		c.fail(fmt.Errorf("%w: modem sent %q during %s", ErrModemReset, line, c.redacted()))
+		m.detach(c)
+	}
+	m.rx.abort()
+	m.releaseRX()
+	m.resync = false
+	return Event{Kind: EventReset, Index: -1, Err: err}
+}
+
+// onURC routes a well-formed URC. m.mu is held.
+func (m *Modem) onURC(u urc, line string) (Event, bool) {
+	switch u.kind {
+	case urcConnLost:
+		i, cause := u.args[0], u.args[1]
+		return Event{Kind: EventConnLost, Index: i, Cause: ConnLostCause(cause),
+			Err: fmt.Errorf("%w: client %d: cause %d", ErrConnectionLost, i, cause)}, true
+	case urcPing:
+		i, code := u.args[0], ResultCode(u.args[1])
+		return Event{Kind: EventPingFail, Index: i, Code: code,
+			Err: fmt.Errorf("%w: client %d: result %d: %s", ErrKeepalive, i, int(code), code)}, true
+	case urcNoNet:
+		return Event{Kind: EventNoNetwork, Index: -1, Err: fmt.Errorf("%w: modem sent %q", ErrNoNetwork, line)}, true
+	case urcRXStart:
+		if err := m.rx.start(u.args[0], u.args[1], u.args[2]); err != nil {
+			m.trace.problem("received message", err)
+		}
+		if m.rxBusy == nil {
+			m.rxBusy = make(chan struct{})
+		}
+	case urcRXTopic, urcRXPayload:
+		if _, ok := rxChunkLen([]byte(line)); !ok {
+			if m.rx.active && m.rx.failed == nil {
+				m.rx.failed = fmt.Errorf("bad chunk length in %q", line)
+			}
+			return Event{}, false
+		}
+		m.rx.header(u.kind, u.args[0])
+	case urcRXEnd:
+		msg, err := m.rx.end(u.args[0])
+		m.releaseRX()
+		if err != nil {
+			m.trace.problem("received message dropped", err)
+			return Event{}, false
+		}
+		return Event{Kind: EventMessage, Index: msg.Index, Message: msg}, true
+	}
+	return Event{}, false
+}
