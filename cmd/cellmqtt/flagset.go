@@ -1,0 +1,231 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// flagSet is the small flag layer every subcommand uses. It wraps the
+// standard flag package so that one flag can have several spellings
+// (mosquitto's "-t" and "--topic"), both "-x" and "--x" work, flags and
+// positional arguments can be mixed in any order, and "--help" / "-help"
+// print a help text with examples while "-h" stays free for the broker host
+// (as in mosquitto_pub).
+type flagSet struct {
+	fs       *flag.FlagSet
+	name     string   // subcommand name, e.g. "pub"
+	synopsis string   // e.g. "cellmqtt pub -t TOPIC -m MESSAGE [flags]"
+	about    string   // paragraph(s) after the synopsis
+	examples []string // shell lines, each shown with a leading "$ "
+	entries  []flagEntry
+	byName   map[string]int // spelling -> index in entries
+}
+
+// flagEntry documents one flag with all its spellings.
+type flagEntry struct {
+	names []string // e.g. ["t", "topic"]
+	arg   string   // value placeholder, e.g. "TOPIC"; empty for booleans
+	usage string
+	group string // heading the flag is listed under
+}
+
+// newFlagSet returns a flag layer for the subcommand name.
+func newFlagSet(name, synopsis, about string) *flagSet {
+	fs := flag.NewFlagSet("cellmqtt "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return &flagSet{fs: fs, name: name, synopsis: synopsis, about: about, byName: map[string]int{}}
+}
+
+// example adds a shell example to the help text.
+func (f *flagSet) example(lines ...string) { f.examples = append(f.examples, lines...) }
+
+// add documents a flag and binds each of its spellings with bind.
+func (f *flagSet) add(names, arg, usage, group string, bind func(name string)) {
+	e := flagEntry{names: strings.Split(names, ","), arg: arg, usage: usage, group: group}
+	for _, n := range e.names {
+		bind(n)
+	}
+	f.entries = append(f.entries, e)
+	for _, n := range e.names {
+		f.byName[n] = len(f.entries) - 1
+	}
+}
+
+// String registers a string flag under every comma-separated name.
+func (f *flagSet) String(p *string, names, arg, def, group, usage string) {
+	*p = def
+	f.add(names, arg, usage, group, func(n string) { f.fs.StringVar(p, n, def, usage) })
+}
+
+// Int registers an int flag under every comma-separated name.
+func (f *flagSet) Int(p *int, names, arg string, def int, group, usage string) {
+	*p = def
+	f.add(names, arg, usage, group, func(n string) { f.fs.IntVar(p, n, def, usage) })
+}
+
+// Bool registers a boolean flag under every comma-separated name.
+func (f *flagSet) Bool(p *bool, names string, group, usage string) {
+	f.add(names, "", usage, group, func(n string) { f.fs.BoolVar(p, n, false, usage) })
+}
+
+// Seconds registers a duration flag given in whole seconds (mosquitto's
+// style, "-k 60") that also accepts Go durations ("90s", "2m").
+func (f *flagSet) Seconds(p *time.Duration, names, arg string, def time.Duration, group, usage string) {
+	*p = def
+	f.add(names, arg, usage, group, func(n string) { f.fs.Var((*secondsValue)(p), n, usage) })
+}
+
+// Var registers any flag.Value under every comma-separated name.
+func (f *flagSet) Var(v flag.Value, names, arg, group, usage string) {
+	f.add(names, arg, usage, group, func(n string) { f.fs.Var(v, n, usage) })
+}
+
+// isSet reports whether any spelling of the flag was given.
+func (f *flagSet) isSet(name string) bool {
+	i, ok := f.byName[name]
+	if !ok {
+		return false
+	}
+	e := f.entries[i]
+	set := false
+	f.fs.Visit(func(fl *flag.Flag) {
+		for _, n := range e.names {
+			if fl.Name == n {
+				set = true
+			}
+		}
+	})
+	return set
+}
+
+// errHelp is returned by parse when the help text was asked for and printed.
+var errHelp = errors.New("help requested")
+
+// parse parses args, allowing flags after positional arguments ("cellmqtt at
+// AT+CSQ --sim"); everything after "--" is positional. On "--help" it prints
+// the help text to stdout and returns errHelp; on a bad flag it prints the
+// error and a hint to stderr and returns the error.
+func (f *flagSet) parse(args []string, stdout, stderr io.Writer) ([]string, error) {
+	var positional []string
+	for {
+		err := f.fs.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			f.printHelp(stdout)
+			return nil, errHelp
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "cellmqtt %s: %v\nRun \"cellmqtt %s --help\" for usage.\n", f.name, err, f.name)
+			return nil, err
+		}
+		rest := f.fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		// flag stops at the first non-flag argument or after "--".
+		consumed := len(args) - len(rest)
+		if consumed > 0 && args[consumed-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
+// usageError prints a usage error for the subcommand and returns exitUsage.
+func (f *flagSet) usageError(stderr io.Writer, format string, args ...any) int {
+	fmt.Fprintf(stderr, "cellmqtt %s: %s\nRun \"cellmqtt %s --help\" for usage.\n", f.name, fmt.Sprintf(format, args...), f.name)
+	return exitUsage
+}
+
+// printHelp writes the synopsis, description, flags by group and examples.
+func (f *flagSet) printHelp(w io.Writer) {
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n", f.synopsis, strings.TrimSpace(f.about))
+	var groups []string
+	seen := map[string]bool{}
+	for _, e := range f.entries {
+		if !seen[e.group] {
+			seen[e.group] = true
+			groups = append(groups, e.group)
+		}
+	}
+	for _, g := range groups {
+		fmt.Fprintf(w, "\n%s:\n", g)
+		for _, e := range f.entries {
+			if e.group != g {
+				continue
+			}
+			spell := make([]string, len(e.names))
+			for i, n := range e.names {
+				if len(n) == 1 {
+					spell[i] = "-" + n
+				} else {
+					spell[i] = "--" + n
+				}
+			}
+			head := strings.Join(spell, ", ")
+			if e.arg != "" {
+				head += " " + e.arg
+			}
+			if def := f.fs.Lookup(e.names[0]).DefValue; def != "" && def != "0" && def != "false" && def != "0s" {
+				fmt.Fprintf(w, "  %-26s %s (default %s)\n", head, e.usage, def)
+			} else {
+				fmt.Fprintf(w, "  %-26s %s\n", head, e.usage)
+			}
+		}
+	}
+	if len(f.examples) > 0 {
+		fmt.Fprintln(w, "\nExamples:")
+		for _, ex := range f.examples {
+			fmt.Fprintf(w, "  $ %s\n", ex)
+		}
+	}
+}
+
+// secondsValue is a time.Duration flag written as whole seconds or as a Go
+// duration.
+type secondsValue time.Duration
+
+func (s *secondsValue) String() string {
+	if s == nil || *s == 0 {
+		return "0"
+	}
+	d := time.Duration(*s)
+	if d%time.Second == 0 {
+		return strconv.FormatInt(int64(d/time.Second), 10)
+	}
+	return d.String()
+}
+
+func (s *secondsValue) Set(v string) error {
+	if n, err := strconv.ParseFloat(v, 64); err == nil {
+		if n < 0 {
+			return errors.New("must not be negative")
+		}
+		*s = secondsValue(time.Duration(n * float64(time.Second)))
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return errors.New("want seconds (e.g. 60) or a duration (e.g. 90s)")
+	}
+	if d < 0 {
+		return errors.New("must not be negative")
+	}
+	*s = secondsValue(d)
+	return nil
+}
+
+// stringList is a repeatable string flag ("-t a -t b").
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+func (l *stringList) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}
