@@ -44,6 +44,7 @@ type inflight struct {
 	ownCode  ResultCode // of the last "<name>: [<idx>,]<err>" line (final == "")
 	hasOwn   bool
 	prompted bool
+	echoed   bool // the modem echoed the command line (ATE1): it echoes data too
 	finished bool
 	err      error
 

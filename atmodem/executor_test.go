@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -85,5 +86,306 @@ func TestExecCompletion(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// withEventHook passes every event to f (on the reader goroutine).
+func withEventHook(f func(Event)) Option { return func(c *config) { c.onEvent = f } }
+
+// eventRecorder collects the events of a Modem for a test.
+type eventRecorder struct{ ch chan Event }
+
+func newEventRecorder() *eventRecorder { return &eventRecorder{ch: make(chan Event, 256)} }
+
+// option hooks the recorder into New.
+func (r *eventRecorder) option() Option { return withEventHook(func(ev Event) { r.ch <- ev }) }
+
+// next returns the next event, failing the test after 5 s.
+func (r *eventRecorder) next(t *testing.T) Event {
+	t.Helper()
+	select {
+	case ev := <-r.ch:
+		return ev
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event within 5 s")
+		return Event{}
+	}
+}
+
+// none fails the test when an event is waiting.
+func (r *eventRecorder) none(t *testing.T) {
+	t.Helper()
+	select {
+	case ev := <-r.ch:
+		t.Fatalf("unexpected event %+v", ev)
+	default:
+	}
+}
+
+func TestExecDataCommand(t *testing.T) {
+	topic := []byte("simcommsg")
+	req := request{line: "AT+CMQTTTOPIC=0,9", data: topic, index: 0}
+	tests := []struct {
+		name  string
+		steps []step
+		err   error
+	}{
+		{"prompt CRLF >", []step{{expect: "AT+CMQTTTOPIC=0,9\r", reply: "\r\n>"}, {expect: "simcommsg", reply: "\r\nOK\r\n"}}, nil},
+		{"prompt > space", []step{{expect: "AT+CMQTTTOPIC=0,9\r", reply: "\r\n> "}, {expect: "simcommsg", reply: "\r\n\r\nOK\r\n"}}, nil},
+		{"prompt bare >", []step{{expect: "AT+CMQTTTOPIC=0,9\r", reply: ">"}, {expect: "simcommsg", reply: "\r\nOK\r\n"}}, nil},
+		{"echo on", []step{
+			{expect: "AT+CMQTTTOPIC=0,9\r", reply: "AT+CMQTTTOPIC=0,9\r\r\n>"},
+			{expect: "simcommsg", reply: "simcommsg\r\nOK\r\n"},
+		}, nil},
+		{"echo on, prompt space", []step{
+			{expect: "AT+CMQTTTOPIC=0,9\r", reply: "AT+CMQTTTOPIC=0,9\r\r\n> "},
+			{expect: "simcommsg", reply: "simcommsg\r\n\r\nOK\r\n"},
+		}, nil},
+		{"ERROR instead of prompt", []step{{expect: "AT+CMQTTTOPIC=0,9\r", reply: "\r\nERROR\r\n"}}, ErrCommandFailed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachDelivery(t, func(t *testing.T, mode delivery) {
+				m, sm := startModem(t, mode, tc.steps)
+				resp, err := m.exec(testCtx(t), req)
+				if !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) {
+					t.Fatalf("err = %v, want %v", err, tc.err)
+				}
+				if len(resp.lines) != 0 {
+					t.Errorf("lines = %q, want none (echo must not be an answer line)", resp.lines)
+				}
+				sm.waitSteps(t)
+			})
+		})
+	}
+}
+
+func TestExecDataIsBinaryExact(t *testing.T) {
+	payload := []byte("\r\nOK\r\n>ERROR\x00+CMQTTRXEND: 0\r\n\xff")
+	forEachDelivery(t, func(t *testing.T, mode delivery) {
+		m, sm := startModem(t, mode, []step{
+			{expect: "AT+CMQTTPAYLOAD=0,30\r", reply: "\r\n>"},
+			{expect: string(payload), reply: "\r\nOK\r\n"},
+		})
+		if _, err := m.exec(testCtx(t), request{line: "AT+CMQTTPAYLOAD=0,30", data: payload, index: 0}); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := sm.written(), "AT+CMQTTPAYLOAD=0,30\r"+string(payload); got != want {
+			t.Errorf("wrote %q, want %q", got, want)
+		}
+	})
+}
+
+func TestExecTimeoutThenNextWorks(t *testing.T) {
+	tests := []struct {
+		name     string
+		lateSync string // what the modem answers to the resynchronisation command
+	}{
+		{"no late answer", "\r\nA7670E-LASE\r\n\r\nOK\r\n"},
+		{"late OK before the sync answer", "\r\nOK\r\n\r\nA7670E-LASE\r\n\r\nOK\r\n"},
+		{"late result and ERROR before the sync answer", "\r\n+CMQTTDISC: 0,0\r\n\r\nERROR\r\n\r\nA7670E-LASE\r\n\r\nOK\r\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachDelivery(t, func(t *testing.T, mode delivery) {
+				m, sm := startModem(t, mode, []step{
+					{expect: "AT+CMQTTDISC=0,60\r"}, // never answered in time
+					{expect: "AT+CGMM\r", reply: tc.lateSync},
+					{expect: "AT+CSQ\r", reply: "\r\n+CSQ: 20,99\r\n\r\nOK\r\n"},
+				})
+				_, err := m.exec(testCtx(t), request{line: "AT+CMQTTDISC=0,60", final: "+CMQTTDISC", index: 0, timeout: 50 * time.Millisecond})
+				if !errors.Is(err, ErrTimeout) {
+					t.Fatalf("err = %v, want ErrTimeout", err)
+				}
+				resp, err := m.exec(testCtx(t), request{line: "AT+CSQ", index: -1})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(resp.lines, []string{"+CSQ: 20,99"}) {
+					t.Errorf("lines = %q", resp.lines)
+				}
+				sm.waitSteps(t)
+			})
+		})
+	}
+}
+
+func TestExecContextEnds(t *testing.T) {
+	m, _ := startModem(t, deliverWhole, []step{
+		{expect: "AT+CMQTTCONNECT=0,\"tcp://a.b.c:1883\",60,1\r", reply: "\r\nOK\r\n"},
+		{expect: "AT+CGMM\r", reply: "\r\n+CMQTTCONNECT: 0,0\r\n\r\nSIMCOM_SIM7600G\r\n\r\nOK\r\n"},
+		{expect: "AT\r", reply: "\r\nOK\r\n"},
+	})
+	ctx, cancel := context.WithTimeout(testCtx(t), 30*time.Millisecond)
+	defer cancel()
+	_, err := m.exec(ctx, request{line: "AT+CMQTTCONNECT=0,\"tcp://a.b.c:1883\",60,1", final: "+CMQTTCONNECT", index: 0, timeout: time.Minute})
+	if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want ErrTimeout and context.DeadlineExceeded", err)
+	}
+	if _, err := m.exec(testCtx(t), request{line: "AT", index: -1}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestExecBusyRetried(t *testing.T) {
+	forEachDelivery(t, func(t *testing.T, mode delivery) {
+		busy := []step{
+			{expect: "AT+CMQTTTOPIC=0,3\r", reply: "\r\n>"},
+			{expect: "a/b", reply: "\r\n+CMQTTTOPIC: 0,14\r\n\r\nERROR\r\n"},
+		}
+		steps := append(slices.Clone(busy), busy...)
+		steps = append(steps, step{expect: "AT+CMQTTTOPIC=0,3\r", reply: "\r\n>"}, step{expect: "a/b", reply: "\r\nOK\r\n"})
+		m, _ := startModem(t, mode, steps, WithBusyRetry(5, time.Millisecond))
+		if _, err := m.exec(testCtx(t), request{line: "AT+CMQTTTOPIC=0,3", data: []byte("a/b"), index: 0}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestExecBusyExhausted(t *testing.T) {
+	busy := step{expect: "AT+CMQTTPUB=0,1,60\r", reply: "\r\nOK\r\n\r\n+CMQTTPUB: 0,14\r\n"}
+	m, _ := startModem(t, deliverWhole, []step{busy, busy, busy}, WithBusyRetry(3, time.Millisecond))
+	_, err := m.exec(testCtx(t), request{line: "AT+CMQTTPUB=0,1,60", final: "+CMQTTPUB", index: 0})
+	var re *ResultError
+	if !errors.Is(err, ErrBusy) || !errors.As(err, &re) || re.Code != 14 {
+		t.Fatalf("err = %v, want ErrBusy and ResultError 14", err)
+	}
+}
+
+func TestExecBootMidCommand(t *testing.T) {
+	forEachDelivery(t, func(t *testing.T, mode delivery) {
+		rec := newEventRecorder()
+		m, sm := startModem(t, mode, []step{
+			{expect: "AT+CMQTTCONNECT=0,\"tcp://a.b.c:1883\",60,1\r", reply: "\r\nOK\r\n\x00\r\nRDY\r\n\r\n+CPIN: READY\r\n\r\nSMS DONE\r\n\r\nPB DONE\r\n"},
+			{expect: "AT\r", reply: "\r\nOK\r\n"},
+		}, rec.option())
+		_, err := m.exec(testCtx(t), request{line: "AT+CMQTTCONNECT=0,\"tcp://a.b.c:1883\",60,1", final: "+CMQTTCONNECT", index: 0})
+		if !errors.Is(err, ErrModemReset) {
+			t.Fatalf("err = %v, want ErrModemReset", err)
+		}
+		if ev := rec.next(t); ev.Kind != EventReset || ev.Index != -1 || !errors.Is(ev.Err, ErrModemReset) {
+			t.Fatalf("event %+v, want EventReset", ev)
+		}
+		if _, err := m.exec(testCtx(t), request{line: "AT", index: -1}); err != nil {
+			t.Fatal(err)
+		}
+		sm.waitSteps(t)
+		rec.none(t)
+	})
+}
+
+func TestExecTransportEnds(t *testing.T) {
+	rec := newEventRecorder()
+	m, _ := startModem(t, deliverWhole, []step{{expect: "AT+CSQ\r", reply: "\r\n+CSQ: 1", hangup: true}}, rec.option())
+	_, err := m.exec(testCtx(t), request{line: "AT+CSQ", index: -1})
+	if !errors.Is(err, ErrClosed) {
+		t.Fatalf("err = %v, want ErrClosed", err)
+	}
+	if ev := rec.next(t); ev.Kind != EventClosed || ev.Index != -1 || !errors.Is(ev.Err, ErrClosed) {
+		t.Fatalf("event %+v, want EventClosed", ev)
+	}
+	<-m.Done()
+	if !errors.Is(m.Err(), ErrClosed) {
+		t.Errorf("Err() = %v", m.Err())
+	}
+	if _, err := m.exec(testCtx(t), request{line: "AT", index: -1}); !errors.Is(err, ErrClosed) {
+		t.Errorf("later command: err = %v, want ErrClosed", err)
+	}
+	if _, err := m.Command(testCtx(t), "AT"); !errors.Is(err, ErrClosed) {
+		t.Errorf("later Command: err = %v, want ErrClosed", err)
+	}
+	_ = m.Close()
+	rec.none(t)
+}
+
+func TestCloseFailsCommandInFlight(t *testing.T) {
+	m, sm := startModem(t, deliverWhole, []step{{expect: "AT+CMQTTSTART\r"}})
+	errc := make(chan error, 1)
+	go func() {
+		_, err := m.exec(testCtx(t), request{line: "AT+CMQTTSTART", final: "+CMQTTSTART", index: -1, timeout: time.Minute})
+		errc <- err
+	}()
+	sm.waitSteps(t)
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; !errors.Is(err, ErrClosed) {
+		t.Fatalf("err = %v, want ErrClosed", err)
+	}
+	select {
+	case <-m.Done():
+	default:
+		t.Fatal("Done not closed after Close")
+	}
+}
+
+func TestExecRedactsSecrets(t *testing.T) {
+	line := `AT+CMQTTCONNECT=0,"tcp://a.b.c:1883",60,1,"user","s3cret"`
+	m, _ := startModem(t, deliverWhole, []step{{expect: line + "\r", reply: "\r\nERROR\r\n"}})
+	_, err := m.exec(testCtx(t), request{line: line, final: "+CMQTTCONNECT", index: 0, redact: []string{"s3cret"}})
+	if !errors.Is(err, ErrCommandFailed) {
+		t.Fatalf("err = %v", err)
+	}
+	if strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), `"***"`) {
+		t.Errorf("error %q leaks or misses the redaction", err)
+	}
+}
+
+func TestCommand(t *testing.T) {
+	m, _ := startModem(t, deliverBytes, []step{
+		{expect: "ATI\r", reply: "ATI\r\r\nManufacturer: SIMCOM INCORPORATED\r\nModel: A7670E-LASE\r\n\r\nOK\r\n"},
+		{expect: "AT+CMQTTSTART\r", reply: "\r\n+CMQTTSTART: 23\r\n\r\nERROR\r\n"},
+	})
+	lines, err := m.Command(testCtx(t), "ATI")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"Manufacturer: SIMCOM INCORPORATED", "Model: A7670E-LASE"}; !slices.Equal(lines, want) {
+		t.Errorf("lines = %q, want %q", lines, want)
+	}
+	var re *ResultError
+	if _, err := m.Command(testCtx(t), "AT+CMQTTSTART"); !errors.As(err, &re) || re.Code != 23 {
+		t.Errorf("err = %v, want ResultError 23", err)
+	}
+	for _, bad := range []string{"", "A", "CSQ", "AT\r", "AT+X\nAT", "AT\x1a"} {
+		if _, err := m.Command(testCtx(t), bad); !errors.Is(err, ErrInvalidParameter) {
+			t.Errorf("Command(%q): err = %v, want ErrInvalidParameter", bad, err)
+		}
+	}
+}
+
+func TestCPINAnswerVersusBootNoise(t *testing.T) {
+	m, _ := startModem(t, deliverWhole, []step{
+		{expect: "AT+CPIN?\r", reply: "\r\n+CPIN: READY\r\n\r\nOK\r\n"},
+		{expect: "AT\r", reply: "\r\n+CPIN: READY\r\n\r\nOK\r\n"},
+	})
+	lines, err := m.Command(testCtx(t), "AT+CPIN?")
+	if err != nil || !slices.Equal(lines, []string{"+CPIN: READY"}) {
+		t.Fatalf("AT+CPIN?: lines %q, err %v", lines, err)
+	}
+	lines, err = m.Command(testCtx(t), "AT")
+	if err != nil || len(lines) != 0 {
+		t.Fatalf("AT: lines %q, err %v (unasked +CPIN: READY must not be an answer)", lines, err)
+	}
+}
+
+func TestOneCommandInFlight(t *testing.T) {
+	const n = 8
+	var steps []step
+	for range n {
+		steps = append(steps, step{expect: "AT\r", reply: "\r\nOK\r\n"})
+	}
+	m, _ := startModem(t, deliverChunks(3), steps)
+	errc := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := m.Command(testCtx(t), "AT")
+			errc <- err
+		}()
+	}
+	for range n {
+		if err := <-errc; err != nil {
+			t.Error(err)
+		}
 	}
 }

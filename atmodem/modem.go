@@ -33,7 +33,6 @@ type Modem struct {
 	err      error         // why the transport ended
 	rx       rxAssembler   // reader goroutine only
 	fr       framer        // reader goroutine only
-	onEvent  func(Event)   // test hook, called after sessions.dispatch
 
 	done       chan struct{} // closed when the transport ended
 	readerDone chan struct{} // closed when the reader goroutine returned
@@ -173,8 +172,8 @@ func (m *Modem) shutdown(cause error) {
 // never blocks.
 func (m *Modem) emit(ev Event) {
 	m.sessions.dispatch(ev)
-	if m.onEvent != nil {
-		m.onEvent(ev)
+	if m.cfg.onEvent != nil {
+		m.cfg.onEvent(ev)
 	}
 }
 

@@ -18,6 +18,7 @@ type config struct {
 	finalGrace     time.Duration // wait for OK/ERROR once the final result is in
 	resyncCommand  string        // command used to resynchronise after a timeout
 	resyncTimeout  time.Duration
+	onEvent        func(Event) // test hook: sees every event after the sessions
 }
 
 func defaultConfig() config {

@@ -160,13 +160,18 @@ func (m *Modem) handleFrame(fr frame) {
 }
 
 // promptWanted tells the framer whether a '>' is the prompt of the command
-// in flight, and which data the modem may echo after it.
+// in flight, and which data the modem will echo after it: only a modem that
+// echoed the command line (ATE1) echoes the data, and without echo a reply
+// that happens to start like the data must not be skipped.
 func (m *Modem) promptWanted() ([]byte, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := m.cur
 	if c == nil || c.req.data == nil || c.prompted {
 		return nil, false
+	}
+	if !c.echoed {
+		return nil, true
 	}
 	return c.req.data, true
 }
@@ -185,6 +190,7 @@ func (m *Modem) handleLine(line string) (Event, bool) {
 	}
 	switch {
 	case c != nil && strings.EqualFold(line, c.req.line):
+		c.echoed = true
 		return Event{}, false // echo (ATE1)
 	case m.lastLine != "" && strings.EqualFold(line, m.lastLine):
 		return Event{}, false // late echo of the previous command
