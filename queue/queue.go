@@ -6,6 +6,7 @@ package queue
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // Errors of the queues, usable with errors.Is.
@@ -34,6 +35,19 @@ const (
 	// to Limits.OnDrop.
 	DropOldest
 )
+
+// String names the policy.
+func (p Policy) String() string {
+	switch p {
+	case Block:
+		return "block"
+	case Reject:
+		return "reject"
+	case DropOldest:
+		return "drop-oldest"
+	}
+	return fmt.Sprintf("Policy(%d)", int(p))
+}
 
 // Message is one outgoing MQTT message.
 type Message struct {

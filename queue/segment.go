@@ -1,0 +1,249 @@
+package queue
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// segment is one segment file of a File queue.
+type segment struct {
+	no   uint64 // the file is named by this number in hex
+	size int64  // bytes in the file
+	live int    // PUT records whose entry is still queued
+}
+
+const (
+	segmentSuffix = ".seg"
+	tempSuffix    = ".tmp"
+)
+
+func (f *File) segPath(no uint64) string {
+	return filepath.Join(f.dir, fmt.Sprintf("%016x%s", no, segmentSuffix))
+}
+
+// listSegments returns the segment numbers in the directory, oldest first,
+// and deletes files left by a rewrite that a crash interrupted.
+func (f *File) listSegments() ([]uint64, error) {
+	des, err := os.ReadDir(f.dir)
+	if err != nil {
+		return nil, fmt.Errorf("queue: list segments: %w", err)
+	}
+	var nos []uint64
+	for _, de := range des {
+		name := de.Name()
+		switch {
+		case strings.HasSuffix(name, segmentSuffix+tempSuffix):
+			if err := os.Remove(filepath.Join(f.dir, name)); err != nil {
+				f.log.Warn("queue: cannot delete an unfinished segment", "file", name, "err", err)
+			}
+		case strings.HasSuffix(name, segmentSuffix):
+			no, err := strconv.ParseUint(strings.TrimSuffix(name, segmentSuffix), 16, 64)
+			if err != nil || de.IsDir() {
+				f.log.Warn("queue: ignoring a file that is not a segment", "file", name)
+				continue
+			}
+			nos = append(nos, no)
+		}
+	}
+	slices.Sort(nos)
+	return nos, nil
+}
+
+// writeSegment creates segment no holding a header and, when withEntries,
+// the PUT records of every live entry; the file is synced and renamed into
+// place, so a segment file is never seen half made.
+func (f *File) writeSegment(no uint64, withEntries bool) (*segment, error) {
+	path := f.segPath(no)
+	tmp := path + tempSuffix
+	fh, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("queue: create segment: %w", err)
+	}
+	seg := &segment{no: no}
+	bw := bufio.NewWriterSize(fh, 64<<10)
+	f.buf = appendSegmentHeader(f.buf[:0], f.b.next)
+	_, _ = bw.Write(f.buf)
+	seg.size = int64(len(f.buf))
+	if withEntries {
+		f.b.r.each(func(s *slot) {
+			f.buf = appendPutRecord(f.buf[:0], &s.entry)
+			_, _ = bw.Write(f.buf) // a failure sticks and is returned by Flush
+			seg.size += int64(len(f.buf))
+			seg.live++
+		})
+	}
+	err = errors.Join(bw.Flush(), fh.Sync())
+	err = errors.Join(err, fh.Close())
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err == nil {
+		err = syncDir(f.dir)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return nil, fmt.Errorf("queue: write segment: %w", err)
+	}
+	return seg, nil
+}
+
+// rewrite writes every live entry into a new segment that becomes the
+// active one, then deletes the older segments, oldest first (so a REMOVE
+// record is never deleted before the PUT it cancels).
+func (f *File) rewrite() error {
+	no := f.lastSeg + 1
+	seg, err := f.writeSegment(no, true)
+	if err != nil {
+		return err
+	}
+	w, err := os.OpenFile(f.segPath(no), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		_ = os.Remove(f.segPath(no))
+		return fmt.Errorf("queue: open segment: %w", err)
+	}
+	f.lastSeg = no
+	f.b.r.each(func(s *slot) { s.seg = no })
+	if f.w != nil {
+		_ = f.w.Close() // everything in it is now in the new segment too
+	}
+	old := f.segs
+	f.w, f.segs, f.disk = w, []*segment{seg}, seg.size
+	for i, s := range old {
+		if err := os.Remove(f.segPath(s.no)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			// Keep the rest: deleting a newer one first could bring back removed entries.
+			f.log.Error("queue: cannot delete an old segment", "file", f.segPath(s.no), "err", err)
+			f.segs = append(old[i:len(old):len(old)], seg)
+			for _, o := range old[i:] {
+				f.disk += o.size
+			}
+			break
+		}
+	}
+	return syncDir(f.dir)
+}
+
+// rotate starts a new, empty active segment.
+func (f *File) rotate() error {
+	no := f.lastSeg + 1
+	seg, err := f.writeSegment(no, false)
+	if err != nil {
+		return err
+	}
+	w, err := os.OpenFile(f.segPath(no), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		_ = os.Remove(f.segPath(no))
+		return fmt.Errorf("queue: open segment: %w", err)
+	}
+	f.lastSeg = no
+	if err := f.w.Sync(); err != nil { // with NoSync the old segment's tail was never synced
+		f.log.Error("queue: sync segment", "err", err)
+	}
+	_ = f.w.Close()
+	f.w = w
+	f.segs = append(f.segs, seg)
+	f.disk += seg.size
+	f.reclaim()
+	return nil
+}
+
+// active is the segment being appended to.
+func (f *File) active() *segment { return f.segs[len(f.segs)-1] }
+
+// segFor returns the segment numbered no, or nil.
+func (f *File) segFor(no uint64) *segment {
+	i := sort.Search(len(f.segs), func(i int) bool { return f.segs[i].no >= no })
+	if i < len(f.segs) && f.segs[i].no == no {
+		return f.segs[i]
+	}
+	return nil
+}
+
+// reclaim deletes the oldest segments while all their entries are removed,
+// and rewrites the live entries when dead records dominate the disk.
+func (f *File) reclaim() {
+	for len(f.segs) > 1 && f.segs[0].live == 0 {
+		s := f.segs[0]
+		if err := os.Remove(f.segPath(s.no)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			f.log.Error("queue: cannot delete a finished segment", "file", f.segPath(s.no), "err", err)
+			return
+		}
+		f.disk -= s.size
+		f.segs = f.segs[1:]
+	}
+	if f.disk > 2*f.opt.segmentSize() && f.disk > 2*f.liveRec {
+		if err := f.rewrite(); err != nil {
+			f.log.Error("queue: compaction failed; keeping the old segments", "err", err)
+		}
+	}
+}
+
+// write appends one encoded record to the active segment.
+func (f *File) write(rec []byte) error {
+	n, err := f.w.Write(rec)
+	a := f.active()
+	a.size += int64(n)
+	f.disk += int64(n)
+	return err
+}
+
+// appendPut implements journal.
+func (f *File) appendPut(s *slot) error {
+	rec := putRecordSize(&s.entry.Message)
+	if a := f.active(); a.size > segmentHeaderSize && a.size+rec > f.opt.segmentSize() {
+		if err := f.rotate(); err != nil {
+			return err
+		}
+	}
+	f.buf = appendPutRecord(f.buf[:0], &s.entry)
+	if err := f.write(f.buf); err != nil {
+		return fmt.Errorf("queue: write PUT record: %w", err)
+	}
+	if !f.opt.NoSync {
+		if err := f.w.Sync(); err != nil {
+			return fmt.Errorf("queue: sync PUT record: %w", err)
+		}
+	}
+	a := f.active()
+	a.live++
+	s.seg, s.rec = a.no, rec
+	f.liveRec += rec
+	return nil
+}
+
+// appendRemove implements journal.
+func (f *File) appendRemove(s *slot) error {
+	f.buf = appendRemoveRecord(f.buf[:0], s.entry.ID)
+	err := f.write(f.buf)
+	if seg := f.segFor(s.seg); seg != nil {
+		seg.live--
+	}
+	f.liveRec -= s.rec
+	f.reclaim()
+	if err != nil {
+		f.log.Error("queue: write REMOVE record; the entry may return after a restart", "id", s.entry.ID, "err", err)
+		return fmt.Errorf("queue: write REMOVE record: %w", err)
+	}
+	return nil
+}
+
+// syncDir makes creations, renames and deletions in dir durable. Windows
+// cannot sync a directory; there it does nothing.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	return errors.Join(err, d.Close())
+}
