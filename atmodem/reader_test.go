@@ -155,4 +155,3 @@ func TestFramerLargePayloadChunks(t *testing.T) {
 		}
 	}
 }
-
