@@ -1,0 +1,987 @@
+package modemsim
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cellmqtt/cellmqtt/internal/simcom"
+)
+
+// mqttHandlers are the MQTT commands of both manuals.
+var mqttHandlers = map[string]handler{
+	"+CMQTTSTART":      cmdStart,
+	"+CMQTTSTOP":       cmdStop,
+	"+CMQTTACCQ":       cmdAccq,
+	"+CMQTTREL":        cmdRel,
+	"+CMQTTSSLCFG":     cmdMQTTSSLCfg,
+	"+CMQTTWILLTOPIC":  cmdWillTopic,
+	"+CMQTTWILLMSG":    cmdWillMsg,
+	"+CMQTTCONNECT":    cmdConnect,
+	"+CMQTTDISC":       cmdDisc,
+	"+CMQTTTOPIC":      cmdTopic,
+	"+CMQTTPAYLOAD":    cmdPayload,
+	"+CMQTTPUB":        cmdPub,
+	"+CMQTTSUBTOPIC":   cmdSubTopic,
+	"+CMQTTSUB":        cmdSub,
+	"+CMQTTUNSUBTOPIC": cmdUnsubTopic,
+	"+CMQTTUNSUB":      cmdUnsub,
+	"+CMQTTCFG":        cmdCfg,
+}
+
+var (
+	indexRange   = simcom.Range{Min: 0, Max: 1}
+	bitRange     = simcom.Range{Min: 0, Max: 1}
+	qosRange     = simcom.Range{Min: 0, Max: 2}
+	serverPrefix = "tcp://"
+)
+
+// intIn returns the parameter as a number inside r.
+func intIn(p atParam, r simcom.Range) (int, bool) {
+	v, ok := p.int()
+	return v, ok && r.Contains(v)
+}
+
+// optIntIn is intIn for an optional parameter: def when absent or empty.
+func optIntIn(c atCommand, i int, r simcom.Range, def int) (int, bool) {
+	if i >= len(c.Params) || c.Params[i].empty() {
+		return def, true
+	}
+	return intIn(c.Params[i], r)
+}
+
+// countIn reports whether the command has between min and max parameters.
+func countIn(c atCommand, min, max int) bool { return len(c.Params) >= min && len(c.Params) <= max }
+
+// mqttGate applies the rule of the manuals: before AT+CMQTTSTART the read
+// and write forms of every MQTT command answer ERROR at once. The caller
+// holds s.mu.
+func (s *Sim) mqttGate(c atCommand, r *reply) bool {
+	if !s.st.started || (c.Form != formRead && c.Form != formWrite) {
+		r.error()
+		return false
+	}
+	return true
+}
+
+// cmdStart is AT+CMQTTSTART.
+func cmdStart(s *Sim, c atCommand, r *reply) error {
+	if c.Form != formExec {
+		r.error()
+		return nil
+	}
+	s.mu.Lock()
+	started, up := s.st.started, s.st.network
+	if !started && up {
+		s.st.started = true
+	}
+	s.mu.Unlock()
+	if started {
+		if s.d.startAgainCode {
+			r.line("+CMQTTSTART: " + strconv.Itoa(int(simcom.CodeNetworkOpened)))
+		}
+		r.error()
+		return nil
+	}
+	code := simcom.CodeOK
+	if !up {
+		code = simcom.CodeNetworkOpenFail
+	}
+	s.resultAndOK(r, "+CMQTTSTART: "+strconv.Itoa(int(code)))
+	return nil
+}
+
+// resultAndOK answers OK and a result line in the model's order.
+func (s *Sim) resultAndOK(r *reply, result string) {
+	if s.d.resultFirst {
+		r.line(result)
+		r.ok()
+		return
+	}
+	r.ok()
+	r.line(result)
+	r.flush()
+}
+
+// cmdStop is AT+CMQTTSTOP. Clients still acquired make it fail with 21
+// (client not released); the service keeps running.
+func cmdStop(s *Sim, c atCommand, r *reply) error {
+	if c.Form != formExec {
+		r.error()
+		return nil
+	}
+	s.mu.Lock()
+	if !s.st.started {
+		s.mu.Unlock()
+		r.error()
+		return nil
+	}
+	code := simcom.CodeOK
+	for i := range s.st.clients {
+		if s.st.clients[i].acquired {
+			code = simcom.CodeClientNotReleased
+		}
+	}
+	if code == simcom.CodeOK {
+		s.st.started = false
+	}
+	s.mu.Unlock()
+	s.resultAndOK(r, "+CMQTTSTOP: "+strconv.Itoa(int(code)))
+	return nil
+}
+
+// cmdAccq is AT+CMQTTACCQ.
+func cmdAccq(s *Sim, c atCommand, r *reply) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.mqttGate(c, r) {
+		return nil
+	}
+	if c.Form == formRead {
+		for i := range s.st.clients {
+			cl := &s.st.clients[i]
+			r.line(fmt.Sprintf(`+CMQTTACCQ: %d,"%s",%d`, i, cl.clientID, cl.serverType))
+		}
+		r.ok()
+		return nil
+	}
+	if !countIn(c, 2, 3) {
+		r.error()
+		return nil
+	}
+	idx, ok1 := intIn(c.Params[0], indexRange)
+	id := c.Params[1]
+	st, ok2 := optIntIn(c, 2, bitRange, 0)
+	if !ok1 || !ok2 || !id.Quoted || !s.d.limits.ClientID.Contains(len(id.Text)) {
+		r.error()
+		return nil
+	}
+	cl := s.st.client(idx)
+	if cl.acquired {
+		// Real firmware: a bare ERROR on an index in use (DESIGN.md 4).
+		r.error()
+		return nil
+	}
+	*cl = newClientState()
+	cl.acquired, cl.clientID, cl.serverType = true, id.Text, st
+	r.ok()
+	return nil
+}
+
+// cmdRel is AT+CMQTTREL.
+func cmdRel(s *Sim, c atCommand, r *reply) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.mqttGate(c, r) {
+		return nil
+	}
+	if c.Form == formRead {
+		r.ok()
+		return nil
+	}
+	if !countIn(c, 1, 1) {
+		r.error()
+		return nil
+	}
+	idx, ok := intIn(c.Params[0], indexRange)
+	if !ok {
+		r.error()
+		return nil
+	}
+	cl := s.st.client(idx)
+	switch {
+	case !cl.acquired:
+		r.codeError("+CMQTTREL", idx, simcom.CodeClientNotAcquired)
+	case cl.connected() || cl.connecting || cl.busy:
+		r.codeError("+CMQTTREL", idx, simcom.CodeClientUsed)
+	default:
+		*cl = newClientState()
+		r.ok()
+	}
+	return nil
+}
+
+// cmdMQTTSSLCfg is AT+CMQTTSSLCFG.
+func cmdMQTTSSLCfg(s *Sim, c atCommand, r *reply) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.mqttGate(c, r) {
+		return nil
+	}
+	if c.Form == formRead {
+		for i := range s.st.clients {
+			ctx := ""
+			if n := s.st.clients[i].sslCtx; n >= 0 {
+				ctx = strconv.Itoa(n)
+			}
+			r.line(fmt.Sprintf("+CMQTTSSLCFG: %d,%s", i, ctx))
+		}
+		r.ok()
+		return nil
+	}
+	if !countIn(c, 2, 2) {
+		r.error()
+		return nil
+	}
+	idx, ok1 := intIn(c.Params[0], indexRange)
+	ctx, ok2 := intIn(c.Params[1], s.d.limits.SSLContext)
+	if !ok1 || !ok2 {
+		r.error()
+		return nil
+	}
+	s.st.client(idx).sslCtx = ctx
+	r.ok()
+	return nil
+}
+
+// writeIndex checks the common start of the data-input and operation
+// commands: service started, write form, parameter count, index in range.
+// It answers ERROR and returns ok=false on failure. The caller holds s.mu.
+func (s *Sim) writeIndex(c atCommand, r *reply, min, max int) (int, bool) {
+	if !s.st.started || c.Form != formWrite || !countIn(c, min, max) {
+		r.error()
+		return 0, false
+	}
+	idx, ok := intIn(c.Params[0], indexRange)
+	if !ok {
+		r.error()
+		return 0, false
+	}
+	return idx, true
+}
+
+// inputData runs the prompt of a data-input command: the index must be
+// acquired, n in rng; the data are checked for UTF-8 when the index asks
+// for it. ok is false when the command was answered with an error.
+func (s *Sim) inputData(name string, idx, n int, rng simcom.Range, r *reply) ([]byte, bool, error) {
+	s.mu.Lock()
+	cl := s.st.client(idx)
+	acquired := cl.acquired
+	s.mu.Unlock()
+	if !rng.Contains(n) {
+		r.error()
+		return nil, false, nil
+	}
+	if !acquired {
+		r.codeError(name, idx, simcom.CodeClientNotAcquired)
+		return nil, false, nil
+	}
+	data, err := r.prompt(n)
+	if err != nil {
+		return nil, false, err
+	}
+	s.mu.Lock()
+	check := cl.checkUTF8
+	still := cl.acquired
+	s.mu.Unlock()
+	if !still {
+		r.codeError(name, idx, simcom.CodeClientNotAcquired)
+		return nil, false, nil
+	}
+	if check && !utf8.Valid(data) {
+		r.codeError(name, idx, simcom.CodeBadUTF8)
+		return nil, false, nil
+	}
+	return data, true, nil
+}
+
+// cmdWillTopic is AT+CMQTTWILLTOPIC.
+func cmdWillTopic(s *Sim, c atCommand, r *reply) error {
+	s.mu.Lock()
+	idx, ok := s.writeIndex(c, r, 2, 2)
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	n, ok := c.Params[1].int()
+	if !ok {
+		r.error()
+		return nil
+	}
+	data, ok, err := s.inputData("+CMQTTWILLTOPIC", idx, n, s.d.limits.Topic, r)
+	if !ok {
+		return err
+	}
+	s.mu.Lock()
+	cl := s.st.client(idx)
+	cl.willTopic, cl.hasWillTopic = data, true
+	s.mu.Unlock()
+	r.ok()
+	return nil
+}
+
+// cmdWillMsg is AT+CMQTTWILLMSG.
+func cmdWillMsg(s *Sim, c atCommand, r *reply) error {
+	s.mu.Lock()
+	idx, ok := s.writeIndex(c, r, 3, 3)
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	n, ok1 := c.Params[1].int()
+	qos, ok2 := intIn(c.Params[2], qosRange)
+	if !ok1 || !ok2 {
+		r.error()
+		return nil
+	}
+	data, ok, err := s.inputData("+CMQTTWILLMSG", idx, n, s.d.limits.WillMessage, r)
+	if !ok {
+		return err
+	}
+	s.mu.Lock()
+	cl := s.st.client(idx)
+	cl.willMsg, cl.willQoS, cl.hasWillMsg = data, byte(qos), true
+	s.mu.Unlock()
+	r.ok()
+	return nil
+}
+
+// cmdTopic is AT+CMQTTTOPIC.
+func cmdTopic(s *Sim, c atCommand, r *reply) error {
+	s.mu.Lock()
+	idx, ok := s.writeIndex(c, r, 2, 2)
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	n, ok := c.Params[1].int()
+	if !ok {
+		r.error()
+		return nil
+	}
+	data, ok, err := s.inputData("+CMQTTTOPIC", idx, n, s.d.limits.Topic, r)
+	if !ok {
+		return err
+	}
+	s.mu.Lock()
+	cl := s.st.client(idx)
+	cl.pubTopic, cl.hasTopic = data, true
+	s.mu.Unlock()
+	r.ok()
+	return nil
+}
+
+// cmdPayload is AT+CMQTTPAYLOAD.
+func cmdPayload(s *Sim, c atCommand, r *reply) error {
+	s.mu.Lock()
+	idx, ok := s.writeIndex(c, r, 2, 2)
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	n, ok := c.Params[1].int()
+	if !ok {
+		r.error()
+		return nil
+	}
+	data, ok, err := s.inputData("+CMQTTPAYLOAD", idx, n, s.d.limits.Payload, r)
+	if !ok {
+		return err
+	}
+	s.mu.Lock()
+	s.st.client(idx).pubPayload = data
+	s.mu.Unlock()
+	r.ok()
+	return nil
+}
+
+// cmdSubTopic is AT+CMQTTSUBTOPIC.
+func cmdSubTopic(s *Sim, c atCommand, r *reply) error {
+	if s.d.refuseSubTopic && c.Form == formWrite {
+		r.error()
+		return nil
+	}
+	s.mu.Lock()
+	idx, ok := s.writeIndex(c, r, 3, 3)
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	n, ok1 := c.Params[1].int()
+	qos, ok2 := intIn(c.Params[2], qosRange)
+	if !ok1 || !ok2 {
+		r.error()
+		return nil
+	}
+	data, ok, err := s.inputData("+CMQTTSUBTOPIC", idx, n, s.d.limits.Topic, r)
+	if !ok {
+		return err
+	}
+	s.mu.Lock()
+	cl := s.st.client(idx)
+	cl.subTopics = append(cl.subTopics, subEntry{topic: string(data), qos: byte(qos)})
+	s.mu.Unlock()
+	r.ok()
+	return nil
+}
+
+// cmdUnsubTopic is AT+CMQTTUNSUBTOPIC.
+func cmdUnsubTopic(s *Sim, c atCommand, r *reply) error {
+	s.mu.Lock()
+	idx, ok := s.writeIndex(c, r, 2, 2)
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	n, ok := c.Params[1].int()
+	if !ok {
+		r.error()
+		return nil
+	}
+	data, ok, err := s.inputData("+CMQTTUNSUBTOPIC", idx, n, s.d.limits.Topic, r)
+	if !ok {
+		return err
+	}
+	s.mu.Lock()
+	cl := s.st.client(idx)
+	cl.unsubTopics = append(cl.unsubTopics, string(data))
+	s.mu.Unlock()
+	r.ok()
+	return nil
+}
+
+// cmdCfg is AT+CMQTTCFG.
+func cmdCfg(s *Sim, c atCommand, r *reply) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.mqttGate(c, r) {
+		return nil
+	}
+	if c.Form == formRead {
+		for i := range s.st.clients {
+			cl := &s.st.clients[i]
+			if s.d.cfgOpTimeout {
+				r.line(fmt.Sprintf("+CMQTTCFG: %d,%d,%d", i, b2i(cl.checkUTF8), cl.opTimeout))
+			} else {
+				r.line(fmt.Sprintf("+CMQTTCFG: %d,%d", i, b2i(cl.checkUTF8)))
+			}
+		}
+		r.ok()
+		return nil
+	}
+	if !countIn(c, 3, 3) || !c.Params[0].Quoted {
+		r.error()
+		return nil
+	}
+	idx, ok := intIn(c.Params[1], indexRange)
+	if !ok || !s.st.client(idx).acquired {
+		r.error()
+		return nil
+	}
+	cl := s.st.client(idx)
+	switch key := c.Params[0].Text; {
+	case strings.EqualFold(key, "checkUTF8"):
+		v, ok := intIn(c.Params[2], bitRange)
+		if !ok {
+			r.error()
+			return nil
+		}
+		cl.checkUTF8 = v == 1
+	case strings.EqualFold(key, "optimeout") && s.d.cfgOpTimeout:
+		v, ok := intIn(c.Params[2], s.d.limits.OpTimeout)
+		if !ok {
+			r.error()
+			return nil
+		}
+		cl.opTimeout = v
+	default:
+		r.error()
+		return nil
+	}
+	r.ok()
+	return nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// opTimeout is the time limit of a broker operation of the index.
+func (s *Sim) opTimeout(cl *clientState) time.Duration {
+	return time.Duration(cl.opTimeout) * time.Second
+}
+
+// cmdConnect is AT+CMQTTCONNECT.
+func cmdConnect(s *Sim, c atCommand, r *reply) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.mqttGate(c, r) {
+		return nil
+	}
+	if c.Form == formRead {
+		for i := range s.st.clients {
+			cl := &s.st.clients[i]
+			if !cl.connected() {
+				r.line(fmt.Sprintf("+CMQTTCONNECT: %d", i))
+				continue
+			}
+			l := fmt.Sprintf(`+CMQTTCONNECT: %d,"%s",%d,%d`, i, cl.conn.server, cl.conn.keepAlive, b2i(cl.conn.cleanSession))
+			if cl.conn.hasUser {
+				l += fmt.Sprintf(`,"%s"`, cl.conn.user)
+				if cl.conn.hasPass {
+					l += fmt.Sprintf(`,"%s"`, cl.conn.pass)
+				}
+			}
+			r.line(l)
+		}
+		r.ok()
+		return nil
+	}
+	if !countIn(c, 4, 6) {
+		r.error()
+		return nil
+	}
+	lim := s.d.limits
+	idx, ok1 := intIn(c.Params[0], indexRange)
+	srv := c.Params[1]
+	keep, ok2 := intIn(c.Params[2], lim.KeepAlive)
+	clean, ok3 := intIn(c.Params[3], bitRange)
+	if !ok1 || !ok2 || !ok3 || !srv.Quoted || !lim.ServerAddr.Contains(len(srv.Text)) ||
+		!strings.HasPrefix(strings.ToLower(srv.Text), serverPrefix) {
+		r.error()
+		return nil
+	}
+	info := connInfo{server: srv.Text, keepAlive: keep, cleanSession: clean == 1}
+	if len(c.Params) > 4 {
+		u := c.Params[4]
+		if !u.Quoted || !lim.UserName.Contains(len(u.Text)) {
+			r.error()
+			return nil
+		}
+		info.user, info.hasUser = u.Text, true
+	}
+	if len(c.Params) > 5 {
+		p := c.Params[5]
+		if !p.Quoted || !lim.Password.Contains(len(p.Text)) {
+			r.error()
+			return nil
+		}
+		info.pass, info.hasPass = p.Text, true
+	}
+	addr, err := serverHostPort(srv.Text[len(serverPrefix):])
+	if err != nil {
+		r.error()
+		return nil
+	}
+	cl := s.st.client(idx)
+	switch {
+	case !cl.acquired:
+		r.codeError("+CMQTTCONNECT", idx, simcom.CodeClientNotAcquired)
+		return nil
+	case cl.connected():
+		r.codeError("+CMQTTCONNECT", idx, simcom.CodeClientUsed)
+		return nil
+	case cl.connecting || cl.busy:
+		r.codeError("+CMQTTCONNECT", idx, simcom.CodeClientBusy)
+		return nil
+	}
+	if !s.st.network {
+		s.clearSSLAfterConnect(cl, false)
+		if s.d.openSessionFail {
+			r.codeError("+CMQTTCONNECT", idx, simcom.CodeOpenSessionFailed)
+		} else {
+			r.ok()
+			r.line(fmt.Sprintf("+CMQTTCONNECT: %d,%d", idx, simcom.CodeSockConnectFail))
+			r.flush()
+		}
+		return nil
+	}
+	if s.broker != "" {
+		addr = s.broker
+	}
+	lc := linkConfig{
+		Addr:         addr,
+		TLS:          cl.serverType == 1,
+		Certs:        s.certs.get,
+		ClientID:     cl.clientID,
+		KeepAlive:    keep,
+		CleanSession: clean == 1,
+		Username:     info.user,
+		Password:     info.pass,
+		HasUsername:  info.hasUser,
+		HasPassword:  info.hasPass,
+	}
+	if lc.TLS {
+		ctx := idx
+		if cl.sslCtx >= 0 {
+			ctx = cl.sslCtx
+		}
+		lc.SSL = s.st.ssl[ctx]
+	}
+	if cl.hasWillTopic && cl.hasWillMsg {
+		lc.Will = &willMessage{Topic: string(cl.willTopic), Payload: cl.willMsg, QoS: cl.willQoS}
+	}
+	cl.connecting = true
+	cl.gen++
+	gen := cl.gen
+	timeout := s.opTimeout(cl)
+	r.ok()
+	ev := linkEvents{
+		Message: func(topic string, payload []byte) { s.deliver(idx, gen, topic, payload) },
+		Lost:    func(cause int) { s.lost(idx, gen, cause) },
+	}
+	s.goAsync(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		var link brokerLink
+		code := simcom.CodeSockConnectFail
+		if s.dial != nil {
+			link, code = s.dial(ctx, lc, ev)
+		} else {
+			s.log.Error("modemsim: no MQTT back-end linked in; CONNECT fails")
+		}
+		if code != simcom.CodeOK && link != nil {
+			link.Drop()
+			link = nil
+		}
+		s.mu.Lock()
+		cl := s.st.client(idx)
+		if cl.gen != gen || s.closed() {
+			s.mu.Unlock()
+			if link != nil {
+				link.Drop()
+			}
+			return
+		}
+		cl.connecting = false
+		if link != nil {
+			cl.link = link
+			cl.conn = info
+		}
+		s.clearSSLAfterConnect(cl, code == simcom.CodeOK)
+		s.urc(fmt.Sprintf("+CMQTTCONNECT: %d,%d", idx, s.d.code(code)))
+		early := cl.early
+		cl.early = nil
+		for _, m := range early {
+			s.rxURC(idx, m.topic, m.payload)
+		}
+		s.mu.Unlock()
+	})
+	return nil
+}
+
+// clearSSLAfterConnect applies the AT+CMQTTSSLCFG clearing rule of the
+// model after a CONNECT: SIM7600 after every CONNECT, A7600 after a failed
+// one (and after DISC). The caller holds s.mu.
+func (s *Sim) clearSSLAfterConnect(cl *clientState, ok bool) {
+	if s.d.sslClearedEveryConnect || !ok {
+		cl.sslCtx = -1
+	}
+}
+
+// serverHostPort turns the part of <server_addr> after "tcp://" into
+// host:port, 1883 when the port is missing.
+func serverHostPort(hp string) (string, error) {
+	if hp == "" || strings.ContainsAny(hp, "/ ") {
+		return "", errSyntax
+	}
+	host, port := hp, "1883"
+	if i := strings.LastIndexByte(hp, ':'); i >= 0 && !strings.Contains(hp[i:], "]") {
+		host, port = hp[:i], hp[i+1:]
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return "", errSyntax
+		}
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if host == "" {
+		return "", errSyntax
+	}
+	if strings.Contains(host, ":") {
+		return "[" + host + "]:" + port, nil
+	}
+	return host + ":" + port, nil
+}
+
+// startOp checks that the index can start a broker operation: acquired
+// (20), connected (11), not busy (14). The caller holds s.mu.
+func (s *Sim) startOp(name string, idx int, r *reply) (*clientState, bool) {
+	cl := s.st.client(idx)
+	switch {
+	case !cl.acquired:
+		r.codeError(name, idx, simcom.CodeClientNotAcquired)
+	case cl.connecting || cl.busy:
+		r.codeError(name, idx, simcom.CodeClientBusy)
+	case !cl.connected():
+		r.codeError(name, idx, simcom.CodeNoConnection)
+	default:
+		return cl, true
+	}
+	return nil, false
+}
+
+// finishOp reports the result of an operation started with startOp, unless
+// the index was dropped meanwhile (reboot, fault).
+func (s *Sim) finishOp(name string, idx int, gen uint64, code simcom.ResultCode) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cl := s.st.client(idx)
+	if cl.gen != gen || s.closed() {
+		return
+	}
+	cl.busy = false
+	s.urc(fmt.Sprintf("%s: %d,%d", name, idx, s.d.code(code)))
+}
+
+// runOp answers OK and runs op in the background; its result becomes the
+// "+CMD: i,err" URC. The caller holds s.mu and has marked the index busy.
+func (s *Sim) runOp(name string, idx int, cl *clientState, r *reply, op func(link brokerLink) simcom.ResultCode) {
+	cl.busy = true
+	gen, link := cl.gen, cl.link
+	r.ok()
+	s.goAsync(func(context.Context) { s.finishOp(name, idx, gen, op(link)) })
+}
+
+// cmdDisc is AT+CMQTTDISC. AT+CMQTTDISC? answers 0 for connected and 1 for
+// disconnected, as the manual defines <disc_state>.
+func cmdDisc(s *Sim, c atCommand, r *reply) error {
+	s.mu.Lock()
+	if !s.mqttGate(c, r) {
+		s.mu.Unlock()
+		return nil
+	}
+	if c.Form == formRead {
+		for i := range s.st.clients {
+			r.line(fmt.Sprintf("+CMQTTDISC: %d,%d", i, b2i(!s.st.clients[i].connected())))
+		}
+		s.mu.Unlock()
+		r.ok()
+		return nil
+	}
+	if !countIn(c, 1, 2) {
+		s.mu.Unlock()
+		r.error()
+		return nil
+	}
+	idx, ok1 := intIn(c.Params[0], indexRange)
+	timeout, ok2 := optIntIn(c, 1, s.d.limits.DiscTimeout, 0)
+	if !ok2 && len(c.Params) > 1 {
+		if v, ok := c.Params[1].int(); ok && v == 0 {
+			timeout, ok2 = 0, true
+		}
+	}
+	if !ok1 || !ok2 {
+		s.mu.Unlock()
+		r.error()
+		return nil
+	}
+	cl, ok := s.startOp("+CMQTTDISC", idx, r)
+	if !ok {
+		s.mu.Unlock()
+		return nil
+	}
+	link := cl.link
+	cl.link = nil
+	cl.gen++
+	cl.sslCtx = -1 // both models: cleared after DISC (A7600) or already after CONNECT (SIM7600)
+	s.mu.Unlock()
+	d := time.Duration(timeout) * time.Second
+	if d == 0 {
+		d = 60 * time.Second
+	}
+	result := func() string {
+		code := link.Disconnect(d)
+		if code != simcom.CodeOK {
+			code = s.d.code(simcom.CodeDisconnectFailed)
+		}
+		return fmt.Sprintf("+CMQTTDISC: %d,%d", idx, code)
+	}
+	if s.d.resultFirst {
+		r.line(result())
+		r.ok()
+		return nil
+	}
+	r.ok()
+	s.goAsync(func(context.Context) { s.urc(result()) })
+	return nil
+}
+
+// cmdPub is AT+CMQTTPUB.
+func cmdPub(s *Sim, c atCommand, r *reply) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.st.started || c.Form != formWrite || !countIn(c, 3, 5) {
+		r.error()
+		return nil
+	}
+	idx, ok1 := intIn(c.Params[0], indexRange)
+	qos, ok2 := intIn(c.Params[1], qosRange)
+	timeout, ok3 := intIn(c.Params[2], s.d.limits.PubTimeout)
+	retain, ok4 := optIntIn(c, 3, bitRange, 0)
+	dup, ok5 := optIntIn(c, 4, bitRange, 0)
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 {
+		r.error()
+		return nil
+	}
+	cl, ok := s.startOp("+CMQTTPUB", idx, r)
+	if !ok {
+		return nil
+	}
+	if !cl.hasTopic {
+		r.codeError("+CMQTTPUB", idx, simcom.CodeTopicEmpty)
+		return nil
+	}
+	topic, payload := string(cl.pubTopic), cl.pubPayload
+	cl.pubTopic, cl.pubPayload, cl.hasTopic = nil, nil, false
+	d := time.Duration(timeout) * time.Second
+	s.runOp("+CMQTTPUB", idx, cl, r, func(link brokerLink) simcom.ResultCode {
+		return link.Publish(topic, payload, byte(qos), retain == 1, dup == 1, d)
+	})
+	return nil
+}
+
+// cmdSub is AT+CMQTTSUB in both forms: the topics of AT+CMQTTSUBTOPIC
+// (AT+CMQTTSUB=i[,dup]) or one topic after a prompt (AT+CMQTTSUB=i,len,qos[,dup]).
+func cmdSub(s *Sim, c atCommand, r *reply) error {
+	s.mu.Lock()
+	idx, ok := s.writeIndex(c, r, 1, 4)
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	var topics []string
+	var qoss []byte
+	if len(c.Params) <= 2 {
+		if _, ok := optIntIn(c, 1, bitRange, 0); !ok {
+			r.error()
+			return nil
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		cl, ok := s.startOp("+CMQTTSUB", idx, r)
+		if !ok {
+			return nil
+		}
+		if len(cl.subTopics) == 0 {
+			r.codeError("+CMQTTSUB", idx, simcom.CodeTopicEmpty)
+			return nil
+		}
+		for _, e := range cl.subTopics {
+			topics = append(topics, e.topic)
+			qoss = append(qoss, e.qos)
+		}
+		cl.subTopics = nil
+		timeout := s.opTimeout(cl)
+		s.runOp("+CMQTTSUB", idx, cl, r, func(link brokerLink) simcom.ResultCode {
+			return link.Subscribe(topics, qoss, timeout)
+		})
+		return nil
+	}
+	n, ok1 := c.Params[1].int()
+	qos, ok2 := intIn(c.Params[2], qosRange)
+	_, ok3 := optIntIn(c, 3, bitRange, 0)
+	if len(c.Params) < 3 || !ok1 || !ok2 || !ok3 {
+		r.error()
+		return nil
+	}
+	if !s.connectedIndex("+CMQTTSUB", idx, r) {
+		return nil
+	}
+	data, ok, err := s.inputData("+CMQTTSUB", idx, n, s.d.limits.Topic, r)
+	if !ok {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cl, ok := s.startOp("+CMQTTSUB", idx, r)
+	if !ok {
+		return nil
+	}
+	timeout := s.opTimeout(cl)
+	s.runOp("+CMQTTSUB", idx, cl, r, func(link brokerLink) simcom.ResultCode {
+		return link.Subscribe([]string{string(data)}, []byte{byte(qos)}, timeout)
+	})
+	return nil
+}
+
+// connectedIndex checks, before a prompt, that a one-topic SUB or UNSUB
+// can run.
+func (s *Sim) connectedIndex(name string, idx int, r *reply) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cl := s.st.client(idx)
+	if !cl.acquired {
+		// inputData answers 20.
+		return true
+	}
+	_, ok := s.startOp(name, idx, r)
+	return ok
+}
+
+// cmdUnsub is AT+CMQTTUNSUB in both forms: the topics of
+// AT+CMQTTUNSUBTOPIC (AT+CMQTTUNSUB=i[,dup]) or one topic after a prompt
+// (AT+CMQTTUNSUB=i,len,dup).
+func cmdUnsub(s *Sim, c atCommand, r *reply) error {
+	s.mu.Lock()
+	idx, ok := s.writeIndex(c, r, 1, 3)
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	if len(c.Params) <= 2 {
+		if _, ok := optIntIn(c, 1, bitRange, 0); !ok {
+			r.error()
+			return nil
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		cl, ok := s.startOp("+CMQTTUNSUB", idx, r)
+		if !ok {
+			return nil
+		}
+		if len(cl.unsubTopics) == 0 {
+			r.codeError("+CMQTTUNSUB", idx, simcom.CodeTopicEmpty)
+			return nil
+		}
+		topics := cl.unsubTopics
+		cl.unsubTopics = nil
+		timeout := s.opTimeout(cl)
+		s.runOp("+CMQTTUNSUB", idx, cl, r, func(link brokerLink) simcom.ResultCode {
+			return link.Unsubscribe(topics, timeout)
+		})
+		return nil
+	}
+	n, ok1 := c.Params[1].int()
+	_, ok2 := intIn(c.Params[2], bitRange)
+	if !ok1 || !ok2 {
+		r.error()
+		return nil
+	}
+	if !s.connectedIndex("+CMQTTUNSUB", idx, r) {
+		return nil
+	}
+	data, ok, err := s.inputData("+CMQTTUNSUB", idx, n, s.d.limits.Topic, r)
+	if !ok {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cl, ok := s.startOp("+CMQTTUNSUB", idx, r)
+	if !ok {
+		return nil
+	}
+	timeout := s.opTimeout(cl)
+	s.runOp("+CMQTTUNSUB", idx, cl, r, func(link brokerLink) simcom.ResultCode {
+		return link.Unsubscribe([]string{string(data)}, timeout)
+	})
+	return nil
+}
+
+// lost handles a broker connection that went away by itself.
+func (s *Sim) lost(idx int, gen uint64, cause int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cl := s.st.client(idx)
+	if cl.gen != gen || cl.link == nil || s.closed() {
+		return
+	}
+	cl.link = nil
+	cl.gen++
+	cl.busy = false
+	s.urc(fmt.Sprintf("+CMQTTCONNLOST: %d,%d", idx, cause))
+}

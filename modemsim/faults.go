@@ -1,0 +1,179 @@
+package modemsim
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+)
+
+// Fault injection. Every method is safe to call from any goroutine while
+// the host talks to the modem; the URCs they cause follow the rules of the
+// output (never inside an answer or a prompt exchange).
+
+// Cause values of +CMQTTCONNLOST (the manuals' <cause>).
+const (
+	CauseSocketClosed  = 1 // socket is closed passively
+	CauseSocketReset   = 2 // socket is reset
+	CauseNetworkClosed = 3 // network is closed
+)
+
+// DropConnection closes the broker connection of client index idx without
+// an MQTT DISCONNECT (so the broker publishes the will) and reports
+// "+CMQTTCONNLOST: idx,cause". It fails when the index is not connected or
+// cause is not 1, 2 or 3.
+func (s *Sim) DropConnection(idx, cause int) error {
+	if cause < CauseSocketClosed || cause > CauseNetworkClosed {
+		return fmt.Errorf("modemsim: connection-lost cause %d: want 1, 2 or 3", cause)
+	}
+	link, err := s.takeLink(idx)
+	if err != nil {
+		return err
+	}
+	link.Drop()
+	s.urc(fmt.Sprintf("+CMQTTCONNLOST: %d,%d", idx, cause))
+	return nil
+}
+
+// takeLink detaches the live link of idx from the state.
+func (s *Sim) takeLink(idx int) (brokerLink, error) {
+	if idx < 0 || idx >= clientCount {
+		return nil, fmt.Errorf("modemsim: client index %d: want 0 or 1", idx)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cl := s.st.client(idx)
+	if cl.link == nil {
+		return nil, fmt.Errorf("modemsim: client index %d is not connected", idx)
+	}
+	link := cl.link
+	cl.link = nil
+	cl.gen++
+	cl.busy = false
+	return link, nil
+}
+
+// dropAll detaches every live link; the caller holds s.mu.
+func (s *Sim) dropAllLocked() []brokerLink {
+	var links []brokerLink
+	for i := range s.st.clients {
+		cl := &s.st.clients[i]
+		if cl.link != nil {
+			links = append(links, cl.link)
+		}
+		cl.link = nil
+		cl.connecting = false
+		cl.busy = false
+		cl.early = nil
+		cl.gen++
+	}
+	return links
+}
+
+// NoNetwork takes the data network down: every broker connection drops
+// (the broker sends the wills), "+CMQTTNONET" (or "+CMQTTNONET:" with
+// Config.NoNetColon) is reported, and CONNECT fails until RestoreNetwork.
+// The MQTT service and the acquired clients stay, as on real modems.
+func (s *Sim) NoNetwork() {
+	s.mu.Lock()
+	s.st.network = false
+	links := s.dropAllLocked()
+	s.mu.Unlock()
+	for _, l := range links {
+		l.Drop()
+	}
+	s.urc(s.d.nonet)
+}
+
+// RestoreNetwork brings the data network back after NoNetwork.
+func (s *Sim) RestoreNetwork() {
+	s.mu.Lock()
+	s.st.network = true
+	s.mu.Unlock()
+}
+
+// KeepaliveFail reports that the keepalive of index idx failed:
+// "+CMQTTPING: idx,17" (timeout); the broker connection is dropped without
+// DISCONNECT. It fails when the index is not connected.
+func (s *Sim) KeepaliveFail(idx int) error {
+	link, err := s.takeLink(idx)
+	if err != nil {
+		return err
+	}
+	link.Drop()
+	s.urc(fmt.Sprintf("+CMQTTPING: %d,%d", idx, s.d.code(17)))
+	return nil
+}
+
+// Reboot restarts the modem as a power cycle or a crash would: broker
+// connections drop without DISCONNECT, all MQTT state (service, clients,
+// buffers, SSL contexts, echo) returns to power-up values, and the model's
+// boot messages are written ("RDY" ... "*ATREADY: 1" on the A7600 family,
+// "RDY", "+CPIN: READY", "SMS DONE", "PB DONE" on the SIM7600), after a NUL
+// byte with Config.BootNUL. Files downloaded with AT+CCERTDOWN survive.
+func (s *Sim) Reboot() { s.reboot() }
+
+func (s *Sim) reboot() {
+	s.mu.Lock()
+	links := s.dropAllLocked()
+	s.st = newModemState(s.cfg.Echo != EchoOff)
+	s.mu.Unlock()
+	for _, l := range links {
+		l.Drop()
+	}
+	var b bytes.Buffer
+	if s.d.bootNUL {
+		b.WriteByte(0)
+	}
+	for _, l := range s.d.boot {
+		b.WriteString("\r\n" + l + "\r\n")
+	}
+	s.out.urc(outUnit{data: b.Bytes()})
+	s.log.Debug("modemsim: rebooted")
+}
+
+// Noise writes raw bytes to the host between two output units (never inside
+// an answer or an RX sequence), like line noise on an idle UART.
+func (s *Sim) Noise(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	s.out.urc(outUnit{data: bytes.Clone(b)})
+}
+
+// DropNextAnswer loses the whole answer (information lines and final
+// result) of the next command, as a garbled line would; its echo and any
+// later result URC still come.
+func (s *Sim) DropNextAnswer() {
+	s.mu.Lock()
+	s.drop = true
+	s.mu.Unlock()
+}
+
+// SetBusyWhileStreaming changes what happens to commands written while an
+// inbound message streams out (see BusyMode).
+func (s *Sim) SetBusyWhileStreaming(m BusyMode) {
+	s.mu.Lock()
+	s.busy = m
+	s.mu.Unlock()
+}
+
+// Stall stops the modem's output for d (until Unstall when d <= 0):
+// nothing reaches the host, commands still queue up, as with a modem that
+// hangs for a while.
+func (s *Sim) Stall(d time.Duration) { s.out.stall(d) }
+
+// Unstall resumes the output after Stall.
+func (s *Sim) Unstall() { s.out.unstall() }
+
+// Unplug detaches the host as a pulled USB cable would: its reads return
+// io.EOF (a pty master is closed, a TCP connection is closed). The emulated
+// modem keeps its state; a new Conn, OpenPTY or TCP connection attaches.
+func (s *Sim) Unplug() {
+	s.mu.Lock()
+	att := s.att
+	s.att = nil
+	s.mu.Unlock()
+	if att != nil {
+		att.close()
+	}
+}

@@ -1,0 +1,357 @@
+// Package modemsim emulates the AT command port of a SIMCom A7600 or
+// SIM7500/SIM7600/SIM7800 modem with its built-in MQTT client, backed by a
+// real MQTT 3.1.1 connection to a real broker.
+//
+// The emulator parses AT like the firmware and answers like the manuals
+// (and like real firmware where it differs, DESIGN.md section 4): every
+// command form of the MQTT, SSL and certificate commands of both manuals,
+// their ranges and result codes, the RX URC sequence of inbound messages,
+// and the basic commands a driver needs. A link model paces bytes at a baud
+// rate, adds per-command latency and echoes like the firmware; fault
+// injection methods make it lose connections, the network, keepalives, the
+// answer of a command, or reboot. It is reachable in memory (Conn), over a
+// real pseudo-terminal (OpenPTY) and over TCP (ListenTCP).
+package modemsim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/cellmqtt/cellmqtt/internal/simcom"
+)
+
+// EchoMode is the echo setting of the AT port at power-up.
+type EchoMode int
+
+const (
+	// EchoFirmware is the firmware default: echo on (ATE1).
+	EchoFirmware EchoMode = iota
+	// EchoOn echoes command lines (ATE1).
+	EchoOn
+	// EchoOff does not echo (ATE0).
+	EchoOff
+)
+
+// BusyMode is what happens to a command written while an inbound message
+// streams out (+CMQTTRXSTART to +CMQTTRXEND).
+type BusyMode int
+
+const (
+	// BusyReject refuses the command after the stream: "+CMQTT<CMD>: i,14"
+	// (client is busy) then ERROR for MQTT commands, a bare ERROR otherwise.
+	BusyReject BusyMode = iota
+	// BusyCorrupt runs the command and writes its answer at once, in the
+	// middle of the message's bytes, as some firmware does.
+	BusyCorrupt
+	// BusyIgnore runs the command normally; its answer follows the stream.
+	BusyIgnore
+)
+
+// Config configures an emulated modem. The zero value is an A7600 with no
+// broker redirect, an unlimited link and echo on.
+type Config struct {
+	// Model is simcom.A7600 (the default) or simcom.SIM7600.
+	Model simcom.Model
+	// Broker is the URL of the real broker every AT+CMQTTCONNECT goes to,
+	// whatever address the command names (like a network redirect), e.g.
+	// "tcp://127.0.0.1:1883". Empty: the CONNECT address itself is dialed.
+	Broker string
+	// Baud is the link speed in bits per second each way (10 bits a byte);
+	// 0 means unlimited.
+	Baud int
+	// Latency is added before the answer of every command.
+	Latency time.Duration
+	// Echo is the echo setting at power-up and after a reboot.
+	Echo EchoMode
+	// RXChunk is the size of the +CMQTTRXTOPIC / +CMQTTRXPAYLOAD chunks of
+	// inbound messages; 0 means 1500, the firmware's.
+	RXChunk int
+	// RefuseSubTopic makes AT+CMQTTSUBTOPIC answer ERROR, as some A7670
+	// firmware does.
+	RefuseSubTopic bool
+	// ResultBeforeOK writes the results of AT+CMQTTSTART, AT+CMQTTSTOP and
+	// AT+CMQTTDISC before OK instead of after it (SIM7600 only; its manual
+	// allows both orders, the A7600's has OK first).
+	ResultBeforeOK bool
+	// NoNetColon spells the no-network URC "+CMQTTNONET:" instead of
+	// "+CMQTTNONET" (both exist in the field).
+	NoNetColon bool
+	// BootNUL puts a NUL byte before the boot messages of a reboot.
+	BootNUL bool
+	// Busy is the rule for commands written while a message streams in.
+	Busy BusyMode
+	// Product is the model name of AT+CGMM and ATI; empty: a default of the
+	// family ("A7670E-LASE", "SIMCOM_SIM7600E-H").
+	Product string
+	// Firmware is the revision of AT+CGMR and ATI; empty: a default.
+	Firmware string
+	// IMEI is the serial number of AT+CGSN; empty: a fixed test IMEI.
+	IMEI string
+	// Logger gets the emulator's events at debug level; nil: discard.
+	Logger *slog.Logger
+	// Trace, when set, gets every byte each way, timestamped (--trace).
+	Trace io.Writer
+	// TranscriptLimit bounds the bytes kept for Transcript; 0 means 1 MiB.
+	TranscriptLimit int
+
+	// dial replaces the back-end dialer (tests).
+	dial brokerDialer
+}
+
+// defaultIMEI is a syntactically valid test IMEI.
+const defaultIMEI = "867584030123456"
+
+// Sim is one emulated modem. Its methods are safe for concurrent use.
+type Sim struct {
+	cfg    Config
+	d      dialect
+	log    *slog.Logger
+	dial   brokerDialer
+	broker string // host:port of Config.Broker, "" when not redirected
+
+	toHost   *pipe
+	fromHost *pipe
+	out      *output
+	tr       *transcript
+	in       hostReader
+
+	mu     sync.Mutex // guards st, att, dropNext, busy
+	st     modemState
+	att    *attachment
+	drop   bool // DropNextAnswer armed
+	busy   BusyMode
+	certs  *certStore
+	listen []io.Closer
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// New starts an emulated modem. It fails on an invalid configuration.
+func New(cfg Config) (*Sim, error) {
+	switch cfg.Model {
+	case simcom.AutoDetect:
+		cfg.Model = simcom.A7600
+	case simcom.A7600, simcom.SIM7600:
+	default:
+		return nil, fmt.Errorf("modemsim: unknown model %v", cfg.Model)
+	}
+	if cfg.Baud < 0 {
+		return nil, fmt.Errorf("modemsim: negative baud rate %d", cfg.Baud)
+	}
+	if cfg.Latency < 0 {
+		return nil, fmt.Errorf("modemsim: negative latency %v", cfg.Latency)
+	}
+	if cfg.RXChunk < 0 {
+		return nil, fmt.Errorf("modemsim: negative RX chunk size %d", cfg.RXChunk)
+	}
+	if cfg.RXChunk == 0 {
+		cfg.RXChunk = 1500
+	}
+	if cfg.IMEI == "" {
+		cfg.IMEI = defaultIMEI
+	}
+	if cfg.TranscriptLimit == 0 {
+		cfg.TranscriptLimit = 1 << 20
+	}
+	s := &Sim{
+		cfg:      cfg,
+		d:        newDialect(cfg),
+		log:      cfg.Logger,
+		dial:     cfg.dial,
+		toHost:   newPipe(cfg.Baud),
+		fromHost: newPipe(cfg.Baud),
+		out:      newOutput(),
+		tr:       newTranscript(cfg.TranscriptLimit, cfg.Trace),
+		busy:     cfg.Busy,
+		certs:    newCertStore(),
+		done:     make(chan struct{}),
+	}
+	if cfg.Broker != "" {
+		hostport, err := brokerHostPort(cfg.Broker)
+		if err != nil {
+			return nil, err
+		}
+		s.broker = hostport
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.dial == nil {
+		s.dial = dialBroker
+	}
+	s.st = newModemState(cfg.Echo != EchoOff)
+	s.in = hostReader{s: s}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		s.out.run(s.done, s.sendToHost)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.serve()
+	}()
+	return s, nil
+}
+
+// brokerHostPort turns Config.Broker into host:port.
+func brokerHostPort(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("modemsim: broker URL %q: %w", raw, err)
+	}
+	switch u.Scheme {
+	case "tcp", "mqtt", "ssl", "tls", "mqtts":
+	default:
+		return "", fmt.Errorf("modemsim: broker URL %q: scheme must be tcp, mqtt, ssl, tls or mqtts", raw)
+	}
+	if u.Hostname() == "" {
+		return "", fmt.Errorf("modemsim: broker URL %q has no host", raw)
+	}
+	port := u.Port()
+	if port == "" {
+		port = "1883"
+		if u.Scheme == "ssl" || u.Scheme == "tls" || u.Scheme == "mqtts" {
+			port = "8883"
+		}
+	}
+	return net.JoinHostPort(u.Hostname(), port), nil
+}
+
+// Model returns the emulated model family.
+func (s *Sim) Model() simcom.Model { return s.cfg.Model }
+
+// Conn attaches the host end of the in-memory serial link and returns it.
+// Reads get what the modem writes, writes reach the modem, both paced at
+// the configured baud rate. Closing it (or Unplug) detaches the host, whose
+// reads then return io.EOF; a later Conn attaches afresh. Only one host is
+// attached at a time: a new Conn, pty or TCP host detaches the previous one.
+func (s *Sim) Conn() io.ReadWriteCloser {
+	return &hostConn{s: s, att: s.attach("conn")}
+}
+
+// attach makes a new host attachment current, detaching the previous one.
+func (s *Sim) attach(kind string) *attachment {
+	a := newAttachment(kind)
+	s.mu.Lock()
+	old := s.att
+	s.att = a
+	s.mu.Unlock()
+	if old != nil {
+		old.close()
+	}
+	s.toHost.discard()
+	s.fromHost.discard()
+	s.log.Debug("modemsim: host attached", "kind", kind)
+	return a
+}
+
+// detach closes a if it is still the current attachment.
+func (s *Sim) detach(a *attachment) {
+	s.mu.Lock()
+	if s.att == a {
+		s.att = nil
+	}
+	s.mu.Unlock()
+	a.close()
+}
+
+// Transcript returns the bytes that crossed the AT port so far, each way,
+// timestamped, oldest first.
+func (s *Sim) Transcript() []TranscriptEntry { return s.tr.snapshot() }
+
+// Close stops the emulator: broker connections are dropped, the host end
+// sees EOF, listeners close and every goroutine ends before Close returns.
+func (s *Sim) Close() error {
+	s.once.Do(func() {
+		s.cancel()
+		s.mu.Lock()
+		var links []brokerLink
+		for i := range s.st.clients {
+			c := &s.st.clients[i]
+			if c.link != nil {
+				links = append(links, c.link)
+				c.link = nil
+				c.gen++
+			}
+		}
+		att := s.att
+		s.att = nil
+		listen := s.listen
+		s.listen = nil
+		s.mu.Unlock()
+		for _, l := range links {
+			l.Drop()
+		}
+		for _, l := range listen {
+			l.Close()
+		}
+		if att != nil {
+			att.close()
+		}
+		close(s.done)
+		s.out.unstall()
+	})
+	s.wg.Wait()
+	return nil
+}
+
+// closed reports whether Close has begun.
+func (s *Sim) closed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// sendToHost writes to the modem->host line (the writer goroutine only).
+func (s *Sim) sendToHost(b []byte) error {
+	n, err := s.toHost.write(b, s.done)
+	s.tr.record(ToHost, b[:n])
+	return err
+}
+
+// goAsync runs f in a goroutine that Close waits for.
+func (s *Sim) goAsync(f func(ctx context.Context)) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f(s.ctx)
+	}()
+}
+
+// urc writes an unsolicited line.
+func (s *Sim) urc(line string) {
+	s.out.urc(outUnit{data: []byte("\r\n" + line + "\r\n")})
+}
+
+// sleep waits d or until Close; false when closed.
+func (s *Sim) sleep(d time.Duration) bool {
+	if d <= 0 {
+		return !s.closed()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.done:
+		return false
+	}
+}
+
+// errClosed ends the command loop.
+var errClosed = errors.New("modemsim: closed")
