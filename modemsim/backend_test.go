@@ -83,7 +83,9 @@ func TestDialSendsConnectFields(t *testing.T) {
 			c.Password, c.HasPassword = "s3cret", true
 		}, mochipk.ConnectParams{ClientIdentifier: "dev-1", Keepalive: 60, Clean: true,
 			UsernameFlag: true, Username: []byte("alice"), PasswordFlag: true, Password: []byte("s3cret")}},
-		{"will", func(c *linkConfig) { c.Will = &willMessage{Topic: "dev/1/status", Payload: []byte("offline\r\n"), QoS: 1} },
+		{"will", func(c *linkConfig) {
+			c.Will = &willMessage{Topic: "dev/1/status", Payload: []byte("offline\r\n"), QoS: 1}
+		},
 			mochipk.ConnectParams{ClientIdentifier: "dev-1", Keepalive: 60, Clean: true,
 				WillFlag: true, WillTopic: "dev/1/status", WillPayload: []byte("offline\r\n"), WillQos: 1}},
 	}
