@@ -1,0 +1,126 @@
+package cellmqtt
+
+import (
+	"context"
+	"time"
+)
+
+// Timeouts of the disconnect sequence.
+const (
+	// discTimeout is the DISC <timeout> given to the modem (60-180 s).
+	discTimeout = 60 * time.Second
+	// discBudget bounds the whole DISC + REL (+ STOP) sequence.
+	discBudget = discTimeout + 15*time.Second
+)
+
+// Disconnect waits up to quiesce milliseconds for the queue to empty (only
+// while connected), then stops the client's goroutines, disconnects the
+// modem's client (DISC, REL; the MQTT service stops only when no other
+// client index uses it), gives the index back, closes the modem if the
+// client opened it and its own queue. Pending tokens fail with
+// ErrDisconnected; their messages stay in the queue (a durable queue keeps
+// them for the next process). Disconnect returns when everything is done.
+// Handlers must not call it synchronously (see the package doc).
+func (c *client) Disconnect(quiesce uint) {
+	c.mu.Lock()
+	if c.state == stateDisconnected || c.state == stateDisconnecting {
+		done := c.shutDone
+		c.mu.Unlock()
+		if done != nil {
+			<-done
+		}
+		return
+	}
+	c.closing = true
+	connected := c.state == stateConnected
+	c.mu.Unlock()
+	if connected && quiesce > 0 {
+		c.waitDrained(time.Duration(quiesce) * time.Millisecond)
+	}
+	c.mu.Lock()
+	done, ok := c.beginShutdownLocked()
+	c.mu.Unlock()
+	if !ok {
+		<-done
+		return
+	}
+	c.finishShutdown(done, ErrDisconnected)
+}
+
+// waitDrained waits until the queue is empty or d has passed.
+func (c *client) waitDrained(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for c.q.Len() > 0 {
+		select {
+		case <-t.C:
+			return
+		case <-c.sent:
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+// beginShutdownLocked moves to stateDisconnecting and stops the client's
+// goroutines; c.mu must be held. ok is false when a shutdown already
+// began (done is then the one to wait for).
+func (c *client) beginShutdownLocked() (done chan struct{}, ok bool) {
+	if c.state == stateDisconnecting || c.state == stateDisconnected {
+		if c.shutDone == nil {
+			c.shutDone = make(chan struct{})
+			close(c.shutDone)
+		}
+		return c.shutDone, false
+	}
+	c.state = stateDisconnecting
+	c.shutDone = make(chan struct{})
+	c.cancel()
+	return c.shutDone, true
+}
+
+// finishShutdown waits for the client's goroutines, then disconnects and
+// releases the session, closes what the client opened and fails the
+// tokens still waiting with cause. It closes done at the end.
+func (c *client) finishShutdown(done chan struct{}, cause error) {
+	c.wg.Wait()
+	c.mu.Lock()
+	sess, m, ownModem := c.sess, c.modem, c.ownModem
+	q, ownQueue := c.q, c.ownQueue
+	c.mu.Unlock()
+	if sess != nil {
+		if !isClosed(sess.Modem().Done()) {
+			ctx, cancel := context.WithTimeout(context.Background(), discBudget)
+			if err := sess.Disconnect(ctx, discTimeout); err != nil {
+				c.log.Info("cellmqtt: disconnect", "err", err)
+			}
+			cancel()
+		}
+		c.closeQuietly("session", sess)
+	}
+	c.evwg.Wait()
+	if m != nil && ownModem {
+		c.closeQuietly("modem", m)
+	}
+	c.tok.failAll(cause)
+	c.mu.Lock()
+	held := c.pendingOps
+	c.pendingOps = nil
+	c.mu.Unlock()
+	for _, h := range held {
+		h.tok.finish(cause)
+	}
+	if q != nil && ownQueue {
+		c.closeQuietly("queue", q)
+	}
+	c.mu.Lock()
+	c.sess, c.modem, c.ownModem = nil, nil, false
+	c.q, c.ownQueue = nil, false
+	c.broker = ""
+	c.state = stateDisconnected
+	c.closing = false
+	c.dup = nil
+	c.mu.Unlock()
+	c.log.Info("cellmqtt: disconnected")
+	close(done)
+}

@@ -1,0 +1,13 @@
+package cellmqtt
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the package's tests when a goroutine outlives them: every
+// Disconnect must leave nothing behind.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}

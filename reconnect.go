@@ -1,0 +1,88 @@
+package cellmqtt
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cellmqtt/cellmqtt/atmodem"
+)
+
+// supervise handles connection losses: it calls the ConnectionLostHandler
+// and, with AutoReconnect, reconnects; without it, the client shuts down
+// (queued messages stay in the queue, their tokens fail).
+func (c *client) supervise() {
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case cause := <-c.lossCh:
+			c.mu.Lock()
+			if c.state != stateConnected {
+				c.mu.Unlock()
+				continue // a loss reported while (re)connecting: the attempt sees it
+			}
+			if c.opts.AutoReconnect {
+				c.state = stateReconnecting
+			}
+			c.sendHold = true
+			c.mu.Unlock()
+			c.log.Warn("cellmqtt: connection lost", "err", cause)
+			if h := c.opts.OnConnectionLost; h != nil {
+				c.callback(func() { h(c, cause) })
+			}
+			if !c.opts.AutoReconnect {
+				c.abort(cause)
+				return
+			}
+			if !c.reconnect() {
+				return
+			}
+		}
+	}
+}
+
+// reconnect retries the connection with exponential backoff and jitter from
+// ConnectRetryInterval to MaxReconnectInterval until it is back (true), the
+// client is disconnected, or the modem is gone for good (false).
+func (c *client) reconnect() bool {
+	for n := 0; ; n++ {
+		if h := c.opts.OnReconnecting; h != nil {
+			h(c, &c.opts)
+		}
+		c.drainLoss()
+		err := c.attempt(c.ctx)
+		if err == nil {
+			err = c.online()
+		}
+		if err == nil {
+			c.log.Info("cellmqtt: reconnected", "attempts", n+1)
+			return true
+		}
+		if c.ctx.Err() != nil {
+			return false
+		}
+		if permanent(err) || (errors.Is(err, atmodem.ErrClosed) && !c.canReopen()) {
+			c.log.Error("cellmqtt: giving up reconnecting", "err", err)
+			c.abort(err)
+			return false
+		}
+		d := backoff(n, c.opts.ConnectRetryInterval, c.opts.MaxReconnectInterval, jitter)
+		c.log.Info("cellmqtt: reconnect failed", "err", err, "retry_in", d)
+		if !sleepCtx(c.ctx, d) {
+			return false
+		}
+	}
+}
+
+// abort shuts the client down from one of its own goroutines (a failed
+// Connect, a loss without AutoReconnect, a modem gone for good). Pending
+// tokens fail with ErrDisconnected wrapping cause.
+func (c *client) abort(cause error) {
+	c.mu.Lock()
+	done, ok := c.beginShutdownLocked()
+	c.mu.Unlock()
+	if !ok {
+		return
+	}
+	go c.finishShutdown(done, fmt.Errorf("%w: %w", ErrDisconnected, cause))
+}

@@ -1,0 +1,170 @@
+package cellmqtt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cellmqtt/cellmqtt/atmodem"
+	"github.com/cellmqtt/cellmqtt/internal/simcom"
+	"github.com/cellmqtt/cellmqtt/queue"
+)
+
+// retryPause is the wait before sending a message again after an answer
+// that left its fate unknown while the link was found alive.
+const retryPause = time.Second
+
+// sender hands the head of the queue to the modem while connected, one
+// message at a time, in order.
+func (c *client) sender() {
+	for {
+		if c.ctx.Err() != nil {
+			return
+		}
+		if !c.sendOne() {
+			select {
+			case <-c.ctx.Done():
+				return
+			case <-c.q.Ready():
+			case <-c.wake:
+			}
+		}
+	}
+}
+
+// sendOne sends the head of the queue; it reports false when there was
+// nothing it could do (not connected, queue empty).
+func (c *client) sendOne() bool {
+	c.mu.Lock()
+	ok := c.state == stateConnected && !c.sendHold
+	sess := c.sess
+	c.mu.Unlock()
+	if !ok || sess == nil {
+		return false
+	}
+	e, ok := c.q.Peek()
+	if !ok {
+		return false
+	}
+	if !c.ownQueue {
+		c.tok.completeBefore(e.ID, fmt.Errorf("cellmqtt: publish: %w", queue.ErrDropped))
+	}
+	m := e.Message
+	p := atmodem.Publish{
+		Topic:   m.Topic,
+		Payload: m.Payload,
+		QoS:     m.QoS,
+		Retain:  m.Retained,
+		Dup:     m.QoS > 0 && c.isDup(e.ID),
+		Timeout: pubTimeout(c.opts.WriteTimeout),
+	}
+	c.opMu.Lock()
+	err := sess.Publish(c.ctx, p)
+	c.opMu.Unlock()
+	switch {
+	case err == nil:
+		c.touch()
+		c.dupClear(e.ID)
+		if rerr := c.q.Remove(e.ID); rerr != nil {
+			c.log.Error("cellmqtt: remove a sent message from the queue", "err", rerr)
+		}
+		c.tok.complete(e.ID, nil)
+		kick(c.sent)
+	case c.ctx.Err() != nil:
+		c.markDup(e)
+	case linkGone(err):
+		c.markDup(e)
+		c.holdSender()
+		c.signalLoss(fmt.Errorf("cellmqtt: publish to %q: %w", m.Topic, err))
+	case uncertain(err):
+		// The message may or may not have reached the broker; ask the
+		// modem whether the link still stands before sending it again.
+		c.markDup(e)
+		if lerr := c.checkLink(sess); lerr != nil {
+			c.holdSender()
+			c.signalLoss(lerr)
+			return true
+		}
+		sleepCtx(c.ctx, retryPause)
+	default:
+		// The modem refused this message: it is not sent again.
+		c.log.Warn("cellmqtt: publish refused by the modem", "topic", m.Topic, "err", err)
+		c.dupClear(e.ID)
+		if rerr := c.q.Remove(e.ID); rerr != nil {
+			c.log.Error("cellmqtt: remove a refused message from the queue", "err", rerr)
+		}
+		c.tok.complete(e.ID, fmt.Errorf("cellmqtt: publish to %q: %w", m.Topic, err))
+		kick(c.sent)
+	}
+	return true
+}
+
+// holdSender stops sending until the next connection is made.
+func (c *client) holdSender() {
+	c.mu.Lock()
+	c.sendHold = true
+	c.mu.Unlock()
+}
+
+// markDup remembers that a QoS 1 or 2 entry went (maybe partly) to the modem.
+func (c *client) markDup(e queue.Entry) {
+	if e.Message.QoS > 0 {
+		c.dupSet(e.ID)
+	}
+}
+
+// linkGone reports an error meaning the MQTT connection (or the modem
+// link) is gone: results 9 (network not opened), 11 (no connection), 26
+// (socket closed by server), a closed transport, a reboot, a loss URC.
+func linkGone(err error) bool {
+	var re *atmodem.ResultError
+	if errors.As(err, &re) {
+		switch re.Code {
+		case simcom.CodeNetworkNotOpened, simcom.CodeNoConnection, simcom.CodeSocketClosedByServer:
+			return true
+		}
+	}
+	return errors.Is(err, atmodem.ErrClosed) || errors.Is(err, atmodem.ErrModemReset) ||
+		errors.Is(err, atmodem.ErrConnectionLost) || errors.Is(err, atmodem.ErrNoNetwork) ||
+		errors.Is(err, atmodem.ErrKeepalive)
+}
+
+// uncertain reports an error after which a message may or may not have
+// reached the broker: no answer in time, the modem's own timeout (17) or
+// send failure (16), busy after every retry (14).
+func uncertain(err error) bool {
+	var re *atmodem.ResultError
+	if errors.As(err, &re) {
+		switch re.Code {
+		case simcom.CodeTimeout, simcom.CodeSockSendingFail, simcom.CodeClientBusy:
+			return true
+		}
+	}
+	return errors.Is(err, atmodem.ErrTimeout) || errors.Is(err, atmodem.ErrBusy) ||
+		errors.Is(err, context.DeadlineExceeded)
+}
+
+// dupSet marks entry id to be sent with DUP set.
+func (c *client) dupSet(id queue.ID) {
+	c.mu.Lock()
+	if c.dup == nil {
+		c.dup = make(map[queue.ID]bool)
+	}
+	c.dup[id] = true
+	c.mu.Unlock()
+}
+
+// isDup reports whether entry id is to be sent with DUP set.
+func (c *client) isDup(id queue.ID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dup[id]
+}
+
+// dupClear forgets the DUP mark of entry id.
+func (c *client) dupClear(id queue.ID) {
+	c.mu.Lock()
+	delete(c.dup, id)
+	c.mu.Unlock()
+}
