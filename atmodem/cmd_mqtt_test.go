@@ -161,11 +161,17 @@ func TestMQTTCommands(t *testing.T) {
 			line: "AT+CMQTTTOPIC=0,9", data: "simcommsg"},
 		{name: "PAYLOAD", call: func(ctx context.Context, m *Modem) error { return m.SetPayload(ctx, 0, []byte("a\r\nOK\r\n\x00>")) },
 			line: "AT+CMQTTPAYLOAD=0,9", data: "a\r\nOK\r\n\x00>"},
-		{name: "PUB", call: func(ctx context.Context, m *Modem) error { return m.PublishMessage(ctx, 0, 1, 60*time.Second, false, false) },
+		{name: "PUB", call: func(ctx context.Context, m *Modem) error {
+			return m.PublishMessage(ctx, 0, 1, 60*time.Second, false, false)
+		},
 			line: "AT+CMQTTPUB=0,1,60", final: "+CMQTTPUB"},
-		{name: "PUB retain", call: func(ctx context.Context, m *Modem) error { return m.PublishMessage(ctx, 0, 2, 180*time.Second, true, false) },
+		{name: "PUB retain", call: func(ctx context.Context, m *Modem) error {
+			return m.PublishMessage(ctx, 0, 2, 180*time.Second, true, false)
+		},
 			line: "AT+CMQTTPUB=0,2,180,1", final: "+CMQTTPUB"},
-		{name: "PUB dup", call: func(ctx context.Context, m *Modem) error { return m.PublishMessage(ctx, 1, 0, 90*time.Second, false, true) },
+		{name: "PUB dup", call: func(ctx context.Context, m *Modem) error {
+			return m.PublishMessage(ctx, 1, 0, 90*time.Second, false, true)
+		},
 			line: "AT+CMQTTPUB=1,0,90,0,1", final: "+CMQTTPUB", index: 1},
 		{name: "SUBTOPIC", call: func(ctx context.Context, m *Modem) error { return m.SetSubscribeTopic(ctx, 0, "123456789", 1) },
 			line: "AT+CMQTTSUBTOPIC=0,9,1", data: "123456789"},
