@@ -1,0 +1,241 @@
+package compat
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/cellmqtt/cellmqtt/atmodem"
+	"github.com/eclipse/paho.mqtt.golang/packets"
+)
+
+// broker311 is the broker side of MQTT 3.1.1 (and 3.1), encoded and
+// decoded with github.com/eclipse/paho.mqtt.golang/packets.
+type broker311 struct {
+	a *adapter
+	// awaitRel holds the packet IDs of QoS 2 messages from the client that
+	// were published and answered with PUBREC, until their PUBREL. Only the
+	// worker touches it.
+	awaitRel map[uint16]bool
+}
+
+// encode311 encodes a packet; writing into a bytes.Buffer cannot fail.
+func encode311(p packets.ControlPacket) []byte {
+	var b bytes.Buffer
+	_ = p.Write(&b)
+	return b.Bytes()
+}
+
+// connack311 encodes a CONNACK with return code rc.
+func connack311(rc byte) []byte {
+	p := packets.NewControlPacket(packets.Connack).(*packets.ConnackPacket)
+	p.ReturnCode = rc
+	return encode311(p)
+}
+
+func decode311(frame []byte) (packets.ControlPacket, error) {
+	p, err := packets.ReadPacket(bytes.NewReader(frame))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errMalformed, err)
+	}
+	return p, nil
+}
+
+func (b *broker311) connect(frame []byte) error {
+	a := b.a
+	p, err := decode311(frame)
+	if err != nil {
+		return err
+	}
+	c, ok := p.(*packets.ConnectPacket)
+	if !ok {
+		return fmt.Errorf("compat: first packet is not CONNECT: %w", errMalformed)
+	}
+	if rc := c.Validate(); rc != packets.Accepted {
+		if rc != packets.ErrProtocolViolation {
+			a.send(connack311(rc))
+		}
+		return fmt.Errorf("compat: CONNECT refused: %s", packets.ConnackReturnCodes[rc])
+	}
+	opts := atmodem.ConnectOptions{
+		ClientID:     c.ClientIdentifier,
+		KeepAlive:    clampKeepAlive(c.Keepalive, a.m.Model().Limits().KeepAlive),
+		CleanSession: c.CleanSession,
+	}
+	if opts.ClientID == "" {
+		// MQTT 3.1.1 lets the server assign an ID to a clean session.
+		opts.ClientID = assignClientID()
+	}
+	if c.UsernameFlag {
+		opts.Username = c.Username
+	}
+	if c.PasswordFlag {
+		opts.Password = string(c.Password)
+	}
+	if c.WillFlag {
+		opts.Will = &atmodem.Will{Topic: c.WillTopic, Payload: c.WillMessage, QoS: c.WillQos}
+		if c.WillRetain {
+			a.log.Warn("compat: will retain flag dropped: the modem's will has none", "client", opts.ClientID)
+		}
+	}
+	if err := a.modemConnect(opts); err != nil {
+		rc, _ := connectRefusal(err)
+		a.send(connack311(rc))
+		return fmt.Errorf("compat: CONNECT refused (return code %d): %w", rc, err)
+	}
+	b.awaitRel = map[uint16]bool{}
+	a.out = newInflight(65535)
+	if !a.send(connack311(packets.Accepted)) {
+		return fmt.Errorf("compat: CONNACK not delivered: %w", a.reason)
+	}
+	return nil
+}
+
+func (b *broker311) handle(frame []byte) error {
+	a := b.a
+	p, err := decode311(frame)
+	if err != nil {
+		return err
+	}
+	switch p := p.(type) {
+	case *packets.PingreqPacket:
+		a.ping(encode311(packets.NewControlPacket(packets.Pingresp)))
+	case *packets.PubackPacket:
+		b.acked(p.MessageID, awaitPuback, "PUBACK")
+	case *packets.PubrecPacket:
+		if b.acked(p.MessageID, awaitPubrec, "PUBREC") {
+			rel := packets.NewControlPacket(packets.Pubrel).(*packets.PubrelPacket)
+			rel.MessageID = p.MessageID
+			a.send(encode311(rel))
+		}
+	case *packets.PubcompPacket:
+		b.acked(p.MessageID, awaitPubcomp, "PUBCOMP")
+	case *packets.PublishPacket:
+		if p.Qos > 2 {
+			return fmt.Errorf("compat: PUBLISH with QoS 3: %w", errMalformed)
+		}
+		if strings.ContainsAny(p.TopicName, "+#") {
+			return fmt.Errorf("compat: PUBLISH to %q, a topic with wildcards: %w", p.TopicName, errMalformed)
+		}
+		a.enqueue(func(ctx context.Context) { b.publish(ctx, p) })
+	case *packets.PubrelPacket:
+		a.enqueue(func(context.Context) {
+			delete(b.awaitRel, p.MessageID)
+			comp := packets.NewControlPacket(packets.Pubcomp).(*packets.PubcompPacket)
+			comp.MessageID = p.MessageID
+			a.send(encode311(comp))
+		})
+	case *packets.SubscribePacket:
+		a.enqueue(func(ctx context.Context) { b.subscribe(ctx, p) })
+	case *packets.UnsubscribePacket:
+		a.enqueue(func(ctx context.Context) { b.unsubscribe(ctx, p) })
+	case *packets.DisconnectPacket:
+		a.enqueue(a.disconnect)
+	default:
+		return fmt.Errorf("compat: unexpected %s from the client: %w", p.String(), errMalformed)
+	}
+	return nil
+}
+
+// acked consumes an acknowledgement of a delivered message.
+func (b *broker311) acked(id uint16, want outbound, name string) bool {
+	if b.a.out.acked(id, want) {
+		return true
+	}
+	b.a.log.Debug("compat: acknowledgement for no message in flight", "packet", name, "id", id)
+	return false
+}
+
+// publish sends the client's message through the modem and acknowledges it
+// once the modem confirmed. A message the modem can never take (a
+// parameter out of range) is acknowledged all the same, as MQTT 3.1.1
+// allows a server that will not deliver a message (MQTT-3.3.5-2), and
+// logged; a transient failure of QoS 1 or 2 ends the connection unanswered,
+// so the client sends the message again after it reconnected.
+func (b *broker311) publish(ctx context.Context, p *packets.PublishPacket) {
+	a := b.a
+	if p.Qos == 2 && b.awaitRel[p.MessageID] {
+		b.pubrec(p.MessageID) // a resend of a message already published
+		return
+	}
+	err := a.publish(ctx, atmodem.Publish{
+		Topic: p.TopicName, Payload: p.Payload, QoS: p.Qos, Retain: p.Retain, Dup: p.Dup,
+	})
+	if err != nil && p.Qos > 0 && !permanent(err) {
+		a.failTransient("publish", err)
+		return
+	}
+	switch p.Qos {
+	case 1:
+		ack := packets.NewControlPacket(packets.Puback).(*packets.PubackPacket)
+		ack.MessageID = p.MessageID
+		a.send(encode311(ack))
+	case 2:
+		b.awaitRel[p.MessageID] = true
+		b.pubrec(p.MessageID)
+	}
+}
+
+func (b *broker311) pubrec(id uint16) {
+	rec := packets.NewControlPacket(packets.Pubrec).(*packets.PubrecPacket)
+	rec.MessageID = id
+	b.a.send(encode311(rec))
+}
+
+// subscribe answers SUBSCRIBE with the requested QoS for each filter the
+// modem subscribed (the modem reports success, not the broker's granted
+// QoS) and 0x80 for each it refused.
+func (b *broker311) subscribe(ctx context.Context, p *packets.SubscribePacket) {
+	a := b.a
+	codes := make([]byte, len(p.Topics))
+	var valid []atmodem.Subscription
+	var at []int
+	for i, t := range p.Topics {
+		sub := atmodem.Subscription{Topic: t, QoS: p.Qoss[i]}
+		if err := a.sess.CheckSubscribe(sub); err != nil {
+			a.log.Warn("compat: subscription refused", "filter", t, "err", err)
+			codes[i] = 0x80
+			continue
+		}
+		valid = append(valid, sub)
+		at = append(at, i)
+		codes[i] = sub.QoS
+	}
+	if err := a.subscribe(ctx, valid); err != nil {
+		for _, i := range at {
+			codes[i] = 0x80
+		}
+	}
+	ack := packets.NewControlPacket(packets.Suback).(*packets.SubackPacket)
+	ack.MessageID = p.MessageID
+	ack.ReturnCodes = codes
+	a.send(encode311(ack))
+}
+
+// unsubscribe answers UNSUBSCRIBE; MQTT 3.1.1's UNSUBACK carries no result,
+// so a failure is only logged.
+func (b *broker311) unsubscribe(ctx context.Context, p *packets.UnsubscribePacket) {
+	a := b.a
+	var valid []string
+	for _, t := range p.Topics {
+		if err := a.sess.CheckSubscribe(atmodem.Subscription{Topic: t}); err != nil {
+			a.log.Warn("compat: unsubscribe skipped", "filter", t, "err", err)
+			continue
+		}
+		valid = append(valid, t)
+	}
+	_ = a.unsubscribe(ctx, valid)
+	ack := packets.NewControlPacket(packets.Unsuback).(*packets.UnsubackPacket)
+	ack.MessageID = p.MessageID
+	a.send(encode311(ack))
+}
+
+func (b *broker311) encodePublish(topic string, payload []byte, qos byte, id uint16) ([]byte, bool) {
+	p := packets.NewControlPacket(packets.Publish).(*packets.PublishPacket)
+	p.TopicName = topic
+	p.Payload = payload
+	p.Qos = qos
+	p.MessageID = id
+	return encode311(p), true
+}

@@ -1,0 +1,168 @@
+package compat
+
+import (
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// pipeLimit bounds the bytes buffered in each direction of a Conn, so a
+// client that writes faster than the modem sends blocks (and its write
+// deadline means something) instead of growing memory without bound.
+const pipeLimit = 64 << 10
+
+// Conn is the net.Conn the paho clients get from Dial, OpenConnectionFn and
+// AttemptConnectionFn: an in-memory connection whose far end plays the
+// broker and turns the MQTT packets the client writes into AT commands on
+// one client index of the modem.
+//
+// One packet may arrive in several Write calls, and concurrent Write calls
+// are serialised (each Write's bytes stay together). Read returns the
+// broker's encoded answers; after the modem reports the connection lost, no
+// network, a reboot or a closed port, Read returns an error that wraps
+// io.EOF and the atmodem sentinel (errors.Is(err, atmodem.ErrConnectionLost)
+// ...), so the client's own connection-lost and reconnect logic takes over.
+// Deadlines fail with os.ErrDeadlineExceeded, a net.Error whose Timeout
+// reports true. Close makes the adapter send DISC and REL to the modem and
+// give the client index back.
+type Conn struct {
+	toBroker *pipe // written by the client, read by the adapter
+	toClient *pipe // written by the adapter, read by the client
+
+	wmu   sync.Mutex // serialises client writers
+	rdl   *deadline
+	wdl   *deadline
+	local net.Addr
+	peer  net.Addr
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+// newConn returns the client end of a fresh in-memory connection and its
+// broker end.
+func newConn(local, peer net.Addr) (*Conn, *serverEnd) {
+	c := &Conn{
+		toBroker: newPipe(pipeLimit),
+		toClient: newPipe(pipeLimit),
+		rdl:      newDeadline(),
+		wdl:      newDeadline(),
+		local:    local,
+		peer:     peer,
+		closed:   make(chan struct{}),
+	}
+	return c, &serverEnd{c: c}
+}
+
+// Read reads the broker's answers.
+func (c *Conn) Read(b []byte) (int, error) {
+	if isClosed(c.closed) {
+		return 0, net.ErrClosed
+	}
+	n, err := c.toClient.read(b, c.rdl.wait())
+	if err != nil && isClosed(c.closed) {
+		err = net.ErrClosed
+	}
+	return n, err
+}
+
+// Write hands bytes of MQTT packets to the adapter; it blocks while the
+// adapter's buffer is full.
+func (c *Conn) Write(b []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if isClosed(c.closed) {
+		return 0, net.ErrClosed
+	}
+	n, err := c.toBroker.write(b, c.wdl.wait())
+	if err != nil && isClosed(c.closed) {
+		err = net.ErrClosed
+	}
+	return n, err
+}
+
+// Close closes the connection. The adapter still processes what was written
+// before (a DISCONNECT, say), then disconnects the modem's client index and
+// gives it back. Close is idempotent.
+func (c *Conn) Close() error {
+	c.closeOnce.Do(func() {
+		close(c.closed)
+		c.toBroker.close(io.EOF)
+		c.toClient.close(net.ErrClosed)
+		c.toClient.discard()
+		c.rdl.stop()
+		c.wdl.stop()
+	})
+	return nil
+}
+
+// LocalAddr names the modem and client index.
+func (c *Conn) LocalAddr() net.Addr { return c.local }
+
+// RemoteAddr names the broker the modem connects to.
+func (c *Conn) RemoteAddr() net.Addr { return c.peer }
+
+// SetDeadline sets the read and write deadlines.
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.rdl.set(t)
+	c.wdl.set(t)
+	return nil
+}
+
+// SetReadDeadline sets the deadline of pending and future Read calls.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.rdl.set(t)
+	return nil
+}
+
+// SetWriteDeadline sets the deadline of pending and future Write calls.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.wdl.set(t)
+	return nil
+}
+
+// serverEnd is the adapter's side of a Conn.
+type serverEnd struct {
+	c     *Conn
+	wmu   sync.Mutex
+	abort <-chan struct{} // closed when the adapter stops: pending sends give up
+}
+
+// Read reads what the client wrote; io.EOF after the client closed.
+func (s *serverEnd) Read(b []byte) (int, error) { return s.c.toBroker.read(b, nil) }
+
+// send writes one or more whole packets for the client.
+func (s *serverEnd) send(b []byte) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	_, err := s.c.toClient.write(b, s.abort)
+	return err
+}
+
+// shutdown ends the connection from the broker's side: the client reads
+// what was already sent, then err; its writes fail with err.
+func (s *serverEnd) shutdown(err error) {
+	s.c.toClient.close(err)
+	s.c.toBroker.close(err)
+	s.c.toBroker.discard()
+}
+
+// Addr is the address of either end of a Conn.
+type Addr struct {
+	// Modem end: "modem" with the client index; broker end: the broker URL.
+	Name  string
+	Index int // client index, -1 for the broker end
+}
+
+// Network returns "cellmqtt".
+func (a Addr) Network() string { return "cellmqtt" }
+
+// String returns "modem/<index>" or the broker URL.
+func (a Addr) String() string {
+	if a.Index < 0 {
+		return a.Name
+	}
+	return a.Name + "/" + strconv.Itoa(a.Index)
+}

@@ -1,0 +1,121 @@
+package compat
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cellmqtt/cellmqtt/atmodem"
+)
+
+// Option configures Dial, OpenConnectionFn, AttemptConnectionFn and Serve.
+type Option func(*config)
+
+type config struct {
+	index             int // -1: the lowest free index
+	tls               *atmodem.TLSConfig
+	logger            *slog.Logger
+	connectTimeout    time.Duration
+	publishTimeout    time.Duration
+	disconnectTimeout time.Duration
+	cleanupTimeout    time.Duration
+}
+
+func newConfig(opts []Option) config {
+	c := config{
+		index:             -1,
+		connectTimeout:    2 * time.Minute,
+		disconnectTimeout: 60 * time.Second,
+		cleanupTimeout:    20 * time.Second,
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// WithClientIndex pins the modem's MQTT client index (0 or 1). By default
+// each connection takes the lowest free index.
+func WithClientIndex(i int) Option { return func(c *config) { c.index = i } }
+
+// WithTLS sets the SSL context used when the broker URL is ssl://, tls://
+// or mqtts://: certificates by name on the modem or as PEM data to upload,
+// the auth mode and the SSL version. The tls.Config of the paho options
+// cannot be used by the modem and is ignored.
+func WithTLS(cfg atmodem.TLSConfig) Option {
+	return func(c *config) { c.tls = &cfg }
+}
+
+// WithLogger logs the adapter's decisions (packets, refusals, dropped MQTT 5
+// properties) at debug and warning level.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithConnectTimeout bounds the modem's connect sequence for one CONNECT
+// (default 2 minutes: AT+CMQTTSTART alone may take 120 s). A client that
+// gives up earlier closes the connection, which cancels the sequence.
+func WithConnectTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.connectTimeout = d
+		}
+	}
+}
+
+// WithPublishTimeout sets the modem's pub_timeout (60-180 s; 0, the
+// default, lets atmodem use 60 s).
+func WithPublishTimeout(d time.Duration) Option { return func(c *config) { c.publishTimeout = d } }
+
+// WithDisconnectTimeout sets the timeout of AT+CMQTTDISC (0 or 60-180 s;
+// default 60 s).
+func WithDisconnectTimeout(d time.Duration) Option {
+	return func(c *config) { c.disconnectTimeout = d }
+}
+
+// TLSFromFiles builds a TLSConfig from PEM or DER files on this computer:
+// their contents are uploaded to the modem under their base names (which
+// must end in .pem or .der). Empty paths are skipped. The auth mode follows
+// from what is given: CA only is server authentication, CA plus client
+// certificate and key is mutual authentication, a client certificate and
+// key alone is client authentication, nothing is no authentication.
+func TLSFromFiles(caFile, certFile, keyFile string) (atmodem.TLSConfig, error) {
+	cfg := atmodem.TLSConfig{SSLVersion: 4}
+	load := func(path string, into *atmodem.Cert) error {
+		if path == "" {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("compat: TLS file: %w", err)
+		}
+		*into = atmodem.Cert{Name: filepath.Base(path), Data: data}
+		return nil
+	}
+	for _, f := range []struct {
+		path string
+		into *atmodem.Cert
+	}{{caFile, &cfg.CACert}, {certFile, &cfg.ClientCert}, {keyFile, &cfg.ClientKey}} {
+		if err := load(f.path, f.into); err != nil {
+			return atmodem.TLSConfig{}, err
+		}
+	}
+	if (certFile == "") != (keyFile == "") {
+		return atmodem.TLSConfig{}, fmt.Errorf("compat: TLS: a client certificate needs its key and the other way round: %w",
+			atmodem.ErrInvalidParameter)
+	}
+	switch {
+	case caFile != "" && certFile != "":
+		cfg.AuthMode = atmodem.AuthServerClient
+	case caFile != "":
+		cfg.AuthMode = atmodem.AuthServer
+	case certFile != "":
+		cfg.AuthMode = atmodem.AuthClient
+	default:
+		cfg.AuthMode = atmodem.AuthNone
+	}
+	return cfg, nil
+}

@@ -1,0 +1,93 @@
+package compat
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/cellmqtt/cellmqtt/atmodem"
+)
+
+func TestConnectRefusal(t *testing.T) {
+	tests := []struct {
+		name     string
+		err      error
+		rc3, rc5 byte
+	}{
+		{"protocol", &atmodem.ResultError{Command: "AT+CMQTTCONNECT", Code: 27}, 1, 0x84},
+		{"identifier", &atmodem.ResultError{Command: "AT+CMQTTCONNECT", Code: 28}, 2, 0x85},
+		{"unavailable", &atmodem.ResultError{Command: "AT+CMQTTCONNECT", Code: 29}, 3, 0x88},
+		{"credentials", fmt.Errorf("wrapped: %w", &atmodem.ResultError{Command: "AT+CMQTTCONNECT", Code: 30}), 4, 0x86},
+		{"not authorized", &atmodem.ResultError{Command: "AT+CMQTTCONNECT", Code: 31}, 5, 0x87},
+		{"sock connect fail", &atmodem.ResultError{Command: "AT+CMQTTCONNECT", Code: 3}, 3, 0x88},
+		{"client ID too long", &atmodem.ParamError{Param: "clientID"}, 2, 0x85},
+		{"password", &atmodem.ParamError{Param: "pass_word"}, 4, 0x86},
+		{"will topic", &atmodem.ParamError{Param: "topic"}, 3, 0x80},
+		{"timeout", atmodem.ErrTimeout, 3, 0x88},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rc3, rc5 := connectRefusal(tt.err)
+			if rc3 != tt.rc3 || rc5 != tt.rc5 {
+				t.Errorf("connectRefusal = %d, 0x%02X; want %d, 0x%02X", rc3, rc5, tt.rc3, tt.rc5)
+			}
+		})
+	}
+}
+
+func TestPermanent(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{&atmodem.ParamError{Param: "payload"}, true},
+		{&atmodem.ResultError{Code: 22}, true},
+		{&atmodem.ResultError{Code: 11}, false},
+		{atmodem.ErrTimeout, false},
+		{errors.Join(atmodem.ErrBusy), false},
+	}
+	for _, tt := range tests {
+		if got := permanent(tt.err); got != tt.want {
+			t.Errorf("permanent(%v) = %t, want %t", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestLostErrorWrapsBoth(t *testing.T) {
+	for _, kind := range []struct {
+		ev       atmodem.Event
+		sentinel error
+	}{
+		{atmodem.Event{Kind: atmodem.EventConnLost, Err: fmt.Errorf("cause 1: %w", atmodem.ErrConnectionLost)}, atmodem.ErrConnectionLost},
+		{atmodem.Event{Kind: atmodem.EventReset, Err: atmodem.ErrModemReset}, atmodem.ErrModemReset},
+		{atmodem.Event{Kind: atmodem.EventNoNetwork, Err: atmodem.ErrNoNetwork}, atmodem.ErrNoNetwork},
+	} {
+		err := lostError(kind.ev)
+		if !errors.Is(err, io.EOF) || !errors.Is(err, kind.sentinel) {
+			t.Errorf("lostError(%v) = %v", kind.ev.Kind, err)
+		}
+	}
+}
+
+func TestClampKeepAlive(t *testing.T) {
+	sim := atmodem.Range{Min: 60, Max: 64800}
+	tests := []struct {
+		in   uint16
+		want time.Duration
+	}{
+		{0, 0},
+		{30, 60 * time.Second},
+		{120, 120 * time.Second},
+		{65535, 64800 * time.Second},
+	}
+	for _, tt := range tests {
+		if got := clampKeepAlive(tt.in, sim); got != tt.want {
+			t.Errorf("clampKeepAlive(%d) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+	if id := assignClientID(); len(id) != 21 {
+		t.Errorf("assigned client ID %q: %d bytes, want 21", id, len(id))
+	}
+}
