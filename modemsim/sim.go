@@ -245,6 +245,11 @@ func (s *Sim) Conn() io.ReadWriteCloser {
 func (s *Sim) attach(kind string) *attachment {
 	a := newAttachment(kind)
 	s.mu.Lock()
+	if s.ctx.Err() != nil { // closing: the host sees EOF at once
+		s.mu.Unlock()
+		a.close()
+		return a
+	}
 	old := s.att
 	s.att = a
 	s.mu.Unlock()
