@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/cellmqtt/cellmqtt/internal/simcom"
+	"github.com/cellmqtt/cellmqtt/modemsim"
+)
+
+func init() {
+	register(command{
+		name:    "sim",
+		summary: "run the modem emulator on a pty or a TCP port, for terminal programs and drivers",
+		run:     runSim,
+	})
+}
+
+// simFlags are the flags of "cellmqtt sim".
+type simFlags struct {
+	model   string
+	broker  string
+	pty     bool
+	listen  string
+	baud    int
+	latency time.Duration
+	echo    string
+	trace   bool
+}
+
+func runSim(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlagSet("sim", "cellmqtt sim [--model a7600|sim7600] [--broker URL|embedded] [--pty | --listen ADDR] [flags]", `
+Runs the SIMCom modem emulator (package modemsim): an A7600 or SIM7600 AT
+port with the firmware's MQTT client, backed by a real MQTT connection to a
+real broker. It prints where to connect, then serves until interrupted.
+
+With --pty the AT port is a pseudo-terminal: open the printed path with a
+terminal program (screen, minicom, picocom) or any driver, as if it were the
+modem's USB serial port. With --listen (the default is a free port on
+127.0.0.1) each TCP connection is the AT port, one at a time; use it with
+"cellmqtt pub --port tcp://ADDR" or "nc".
+
+--broker embedded starts an MQTT broker in this process on a free loopback
+port; with a URL every AT+CMQTTCONNECT goes to that broker whatever address
+the command names, like a network redirect.`)
+	var f simFlags
+	fs.String(&f.model, "model", "a7600|sim7600", "a7600", "Emulator", "modem family to emulate")
+	fs.String(&f.broker, "broker", "URL|embedded", "embedded", "Emulator", "the broker behind the modem: tcp://HOST:PORT (or ssl://...), or embedded")
+	fs.Bool(&f.pty, "pty", "Transport", "serve the AT port on a pseudo-terminal and print its path")
+	fs.String(&f.listen, "listen", "ADDR", "", "Transport", "serve the AT port on TCP at ADDR (default 127.0.0.1:0 unless --pty)")
+	fs.Int(&f.baud, "baud", "N", 0, "Link", "emulated line speed in bit/s each way, 10 bits a byte; 0 is unlimited")
+	fs.Seconds(&f.latency, "latency", "DURATION", 0, "Link", "delay before every answer, e.g. 50ms")
+	fs.String(&f.echo, "echo", "on|off", "on", "Link", "command echo at power-up (ATE1/ATE0)")
+	fs.Bool(&f.trace, "trace", "Link", "print every byte each way to stderr, timestamped")
+	fs.example(
+		"cellmqtt sim --broker embedded --pty",
+		"screen /dev/pts/7 115200    # then type AT+CMQTTSTART",
+		"cellmqtt sim --model sim7600 --listen 127.0.0.1:7600 --broker tcp://127.0.0.1:1883",
+		"cellmqtt pub --port tcp://127.0.0.1:7600 -h 127.0.0.1 -t hello -m world",
+	)
+	rest, err := fs.parse(args, stdout, stderr)
+	if err != nil {
+		return parseExit(err)
+	}
+	if len(rest) > 0 {
+		return fs.usageError(stderr, "unexpected argument %q", rest[0])
+	}
+	cfg, err := f.config(stderr)
+	if err != nil {
+		return fail(stderr, "sim", err)
+	}
+	if f.broker == "embedded" {
+		b, err := modemsim.StartEmbeddedBroker(modemsim.EmbeddedOptions{})
+		if err != nil {
+			return fail(stderr, "sim", err)
+		}
+		defer b.Close()
+		cfg.Broker = b.URL()
+		fmt.Fprintf(stdout, "embedded MQTT broker: %s\n", b.URL())
+	}
+	sim, err := modemsim.New(cfg)
+	if err != nil {
+		return fail(stderr, "sim", err)
+	}
+	defer sim.Close()
+	if f.pty {
+		path, err := sim.OpenPTY()
+		if err != nil {
+			return fail(stderr, "sim", err)
+		}
+		fmt.Fprintf(stdout, "%s AT port on pty: %s\n", cfg.Model, path)
+	}
+	if f.listen != "" || !f.pty {
+		addr := f.listen
+		if addr == "" {
+			addr = "127.0.0.1:0"
+		}
+		a, err := sim.ListenTCP(addr)
+		if err != nil {
+			return fail(stderr, "sim", err)
+		}
+		fmt.Fprintf(stdout, "%s AT port on TCP: tcp://%s\n", cfg.Model, a)
+	}
+	fmt.Fprintln(stdout, "serving; interrupt (Ctrl-C) to stop")
+	<-ctx.Done()
+	return exitOK
+}
+
+// config validates the flags into an emulator configuration.
+func (f *simFlags) config(stderr io.Writer) (modemsim.Config, error) {
+	var cfg modemsim.Config
+	switch strings.ToLower(f.model) {
+	case "a7600", "a76xx", "a7670", "a7672", "a7608":
+		cfg.Model = simcom.A7600
+	case "sim7600", "sim7500", "sim7800", "sim76xx":
+		cfg.Model = simcom.SIM7600
+	default:
+		return cfg, badInput("--model %q: want a7600 or sim7600", f.model)
+	}
+	if f.broker == "" {
+		return cfg, badInput("--broker: want a URL such as tcp://127.0.0.1:1883, or embedded")
+	}
+	if f.broker != "embedded" {
+		if !strings.Contains(f.broker, "://") {
+			return cfg, badInput("--broker %q: want a URL such as tcp://127.0.0.1:1883, or embedded", f.broker)
+		}
+		cfg.Broker = f.broker
+	}
+	if f.baud < 0 {
+		return cfg, badInput("--baud %d: must be 0 (unlimited) or positive", f.baud)
+	}
+	cfg.Baud = f.baud
+	if f.latency < 0 {
+		return cfg, badInput("--latency %v: must not be negative", f.latency)
+	}
+	cfg.Latency = f.latency
+	switch strings.ToLower(f.echo) {
+	case "on", "1", "true":
+		cfg.Echo = modemsim.EchoOn
+	case "off", "0", "false":
+		cfg.Echo = modemsim.EchoOff
+	default:
+		return cfg, badInput("--echo %q: want on or off", f.echo)
+	}
+	if f.trace {
+		cfg.Trace = stderr
+		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return cfg, nil
+}
