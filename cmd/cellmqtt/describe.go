@@ -1,12 +1,92 @@
 package main
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"strings"
 
-// describe explains err in the user's terms.
-func describe(err error) string { return err.Error() }
+	"github.com/cellmqtt/cellmqtt"
+	"github.com/cellmqtt/cellmqtt/atmodem"
+	"github.com/cellmqtt/cellmqtt/internal/simcom"
+)
 
-// isUsage reports whether err is the user's input being wrong.
+// resultHints says what to do about each MQTT result code of the manuals.
+// The README's troubleshooting table carries the same advice.
+var resultHints = map[simcom.ResultCode]string{
+	simcom.CodeFailed:                "retry; if it persists, check the network (cellmqtt info) and power-cycle the modem",
+	simcom.CodeBadUTF8:               "the topic or a string is not valid UTF-8",
+	simcom.CodeSockConnectFail:       "the broker is unreachable from the cellular network: check host, port, firewall and the APN",
+	simcom.CodeSockCreateFail:        "the modem has no data connection: check the APN (--apn) and registration (cellmqtt info)",
+	simcom.CodeSockCloseFail:         "the socket did not close cleanly; reconnect",
+	simcom.CodeMessageReceiveFail:    "the broker's answer was lost; retry",
+	simcom.CodeNetworkOpenFail:       "the data connection did not come up: check the APN (--apn), the SIM's data plan and registration",
+	simcom.CodeNetworkCloseFail:      "the data connection did not close; restart the MQTT service",
+	simcom.CodeNetworkNotOpened:      "the data connection is down: the client reconnects; check coverage (cellmqtt info)",
+	simcom.CodeClientIndexError:      "use --client-index 0 or 1",
+	simcom.CodeNoConnection:          "not connected to the broker: connect first (the client reconnects by itself)",
+	simcom.CodeInvalidParameter:      "a parameter is out of the model's range: check --model and the lengths of ID, topic and payload",
+	simcom.CodeNotSupported:          "this firmware does not support the operation",
+	simcom.CodeClientBusy:            "the modem was busy (a message was streaming in); retried automatically, try again",
+	simcom.CodeRequireConnectionFail: "the connection request failed; retry",
+	simcom.CodeSockSendingFail:       "sending failed: the link dropped; the client resends QoS 1 and 2 messages",
+	simcom.CodeTimeout:               "the broker did not answer in time: check coverage; raise the timeout",
+	simcom.CodeTopicEmpty:            "give a topic",
+	simcom.CodeClientUsed:            "the client index is taken: use the other --client-index, or disconnect the other user",
+	simcom.CodeClientNotAcquired:     "the client index is not acquired (AT+CMQTTACCQ first)",
+	simcom.CodeClientNotReleased:     "the client index was not released: AT+CMQTTDISC then AT+CMQTTREL",
+	simcom.CodeLengthOutOfRange:      "a length is out of range: topic 1-1024, payload 1-10240 bytes",
+	simcom.CodeNetworkOpened:         "the MQTT service already runs (AT+CMQTTSTART twice): harmless, go on",
+	simcom.CodePacketFail:            "the modem could not build the packet; check the parameters",
+	simcom.CodeDNSError:              "the broker's host name does not resolve: check -h and the APN's DNS",
+	simcom.CodeSocketClosedByServer:  "the broker closed the connection: a duplicate client ID (-i), an ACL, or a broker restart",
+	simcom.CodeRefusedProtocol:       "the broker does not speak MQTT 3.1.1",
+	simcom.CodeRefusedIdentifier:     "the broker rejects the client ID: choose another -i",
+	simcom.CodeRefusedUnavailable:    "the broker is unavailable; retry later",
+	simcom.CodeRefusedBadCredentials: "check the user name (-u) and password (-P)",
+	simcom.CodeRefusedNotAuthorized:  "the broker does not authorize this client: check credentials, certificate and ACLs",
+	simcom.CodeHandshakeFail:         "TLS failed: check the CA (--cafile), the client certificate and key, and the modem's clock (or ignore local time)",
+	simcom.CodeCertNotSet:            "a certificate the SSL context names is not on the modem: upload it (cellmqtt cert put) or give --cafile/--cert/--key",
+	simcom.CodeOpenSessionFailed:     "the A7600 could not open the session: check the broker address, the network and TLS settings, then retry",
+	simcom.CodeDisconnectFailed:      "the A7600 could not disconnect cleanly; release the index and start over",
+}
+
+// hint returns "; <advice>" for a result code, or "".
+func hint(c simcom.ResultCode) string {
+	if h, ok := resultHints[c]; ok {
+		return " (" + h + ")"
+	}
+	return ""
+}
+
+// describe explains err in the user's terms: the modem's result code with
+// the manual's text and what to do, or the cause of a transport failure.
+func describe(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "cellmqtt: ")
+	var re *atmodem.ResultError
+	switch {
+	case errors.As(err, &re):
+		return msg + hint(re.Code)
+	case errors.Is(err, atmodem.ErrTimeout):
+		return msg + " (no answer: is this the modem's AT port, and is no other program using it? see cellmqtt ports)"
+	case errors.Is(err, atmodem.ErrClosed):
+		return msg + " (the port closed: modem unplugged or powered off?)"
+	case errors.Is(err, atmodem.ErrModemReset):
+		return msg + " (the modem rebooted: check its power supply)"
+	case errors.Is(err, atmodem.ErrNoNetwork):
+		return msg + " (no cellular data: check coverage, the SIM and the APN)"
+	case errors.Is(err, context.Canceled):
+		return "interrupted"
+	}
+	return msg
+}
+
+// isUsage reports whether err is the user's input being wrong: nothing
+// reached the modem because the input breaks a limit or a quoting rule.
 func isUsage(err error) bool {
 	var u usageErr
-	return errors.As(err, &u)
+	return errors.As(err, &u) ||
+		errors.Is(err, atmodem.ErrInvalidParameter) ||
+		errors.Is(err, cellmqtt.ErrWillRetained) ||
+		errors.Is(err, cellmqtt.ErrPayloadType) ||
+		errors.Is(err, cellmqtt.ErrBadBroker)
 }

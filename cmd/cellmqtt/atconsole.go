@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"strings"
+)
+
+// atEvent is what the modem sent: one line, or a data prompt ('>').
+type atEvent struct {
+	line   string
+	prompt bool
+}
+
+// atScanner splits the modem's output into lines and data prompts. A prompt
+// is "\r\n>" or "\r\n> " with no line end after it, so it is recognised at
+// the end of a read, without waiting for a newline.
+type atScanner struct {
+	cur []byte
+}
+
+// feed consumes p and calls emit for every complete line (CR and LF
+// stripped, empty lines skipped) and every prompt.
+func (s *atScanner) feed(p []byte, emit func(atEvent)) {
+	for _, b := range p {
+		if b == '\n' {
+			line := strings.TrimRight(string(s.cur), "\r")
+			s.cur = s.cur[:0]
+			if line = strings.TrimLeft(line, "\x00"); line != "" {
+				emit(atEvent{line: line})
+			}
+			continue
+		}
+		s.cur = append(s.cur, b)
+	}
+	if t := bytes.TrimLeft(s.cur, "\r\x00"); string(t) == ">" || string(t) == "> " {
+		s.cur = s.cur[:0]
+		emit(atEvent{prompt: true})
+	}
+}
+
+// readATEvents reads the modem until EOF and sends its lines and prompts to
+// events, which it closes at the end.
+func readATEvents(r io.Reader, events chan<- atEvent) {
+	defer close(events)
+	var sc atScanner
+	buf := make([]byte, 4096)
+	for {
+		n, err := r.Read(buf)
+		sc.feed(buf[:n], func(e atEvent) { events <- e })
+		if err != nil {
+			return
+		}
+	}
+}
+
+// finalResult reports whether line ends a plain AT command.
+func finalResult(line string) (ok, final bool) {
+	switch {
+	case line == "OK":
+		return true, true
+	case line == "ERROR", strings.HasPrefix(line, "+CME ERROR"), strings.HasPrefix(line, "+CMS ERROR"):
+		return false, true
+	}
+	return false, false
+}
+
+// asyncResult returns the result line prefix that finishes an MQTT
+// command after its OK (DESIGN.md section 4), e.g. "+CMQTTCONNECT:" for
+// AT+CMQTTCONNECT=..., or "" when OK finishes the command.
+func asyncResult(cmd string) string {
+	c := strings.ToUpper(strings.TrimSpace(cmd))
+	if !strings.HasPrefix(c, "AT+CMQTT") || strings.HasSuffix(c, "?") || strings.HasSuffix(c, "=?") {
+		return ""
+	}
+	name, _, write := strings.Cut(strings.TrimPrefix(c, "AT+"), "=")
+	switch name {
+	case "CMQTTSTART", "CMQTTSTOP":
+		if !write {
+			return "+" + name + ":"
+		}
+	case "CMQTTCONNECT", "CMQTTDISC", "CMQTTPUB", "CMQTTSUB", "CMQTTUNSUB":
+		if write {
+			return "+" + name + ":"
+		}
+	}
+	return ""
+}
+
+// resultCodeOf returns the <err> of an MQTT result line such as
+// "+CMQTTCONNECT: 0,30" or "+CMQTTSTART: 23".
+func resultCodeOf(line string) (int, bool) {
+	_, rest, ok := strings.Cut(line, ":")
+	if !ok {
+		return 0, false
+	}
+	fields := strings.Split(strings.TrimSpace(rest), ",")
+	last := strings.TrimSpace(fields[len(fields)-1])
+	n := 0
+	for _, r := range last {
+		if r < '0' || r > '9' {
+			return 0, false
+		}
+		n = n*10 + int(r-'0')
+	}
+	return n, last != ""
+}
