@@ -3,7 +3,6 @@ package atmodem
 import (
 	"context"
 	"log/slog"
-	"strconv"
 	"strings"
 )
 
@@ -24,7 +23,7 @@ func (t tracer) tx(p []byte, redact []string) {
 	if !t.enabled(slog.LevelDebug) {
 		return
 	}
-	t.log.Debug("at tx", "bytes", strconv.Quote(redactString(string(p), redact)))
+	t.log.Debug("at tx", "bytes", redactString(string(p), redact))
 }
 
 // rxLine logs a line read from the modem.
@@ -32,7 +31,7 @@ func (t tracer) rxLine(line string, redact []string) {
 	if !t.enabled(slog.LevelDebug) {
 		return
 	}
-	t.log.Debug("at rx", "line", strconv.Quote(redactString(line, redact)))
+	t.log.Debug("at rx", "line", redactString(line, redact))
 }
 
 // rxPrompt logs a data prompt.
@@ -45,7 +44,7 @@ func (t tracer) rxPrompt() {
 // rxData logs a length-delimited data block.
 func (t tracer) rxData(p []byte) {
 	if t.enabled(slog.LevelDebug) {
-		t.log.Debug("at rx", "data", strconv.Quote(string(p)), "len", len(p))
+		t.log.Debug("at rx", "data", string(p), "len", len(p))
 	}
 }
 
