@@ -144,6 +144,16 @@ func TestDialRefusedCredentials(t *testing.T) {
 	}
 }
 
+func TestConnackCodesMapTo27To31(t *testing.T) {
+	for rc := byte(1); rc <= 5; rc++ {
+		want := simcom.ResultCode(26 + int(rc))
+		t.Run(want.String(), func(t *testing.T) {
+			f := startFakeBrokerRC(t, rc)
+			dialTest(t, plainConfig(f.Addr(), "x"), newRecorder().events(), want)
+		})
+	}
+}
+
 // closedPort returns a loopback address nothing listens on.
 func closedPort(t *testing.T) string {
 	t.Helper()

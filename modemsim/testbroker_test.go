@@ -166,16 +166,20 @@ func waitToken(t testing.TB, tok mqtt.Token) {
 }
 
 // fakeBroker is a minimal MQTT server for behaviour a real broker will not
-// show on demand: it accepts one client, answers CONNECT with CONNACK 0,
-// then hands the connection to the test.
+// show on demand: it answers CONNECT with a CONNACK of the test's choice
+// and, when accepted, hands the connection to the test.
 type fakeBroker struct {
 	ln    net.Listener
 	conns chan net.Conn
 	wg    sync.WaitGroup
 }
 
-// startFakeBroker listens on a free loopback port.
-func startFakeBroker(t testing.TB) *fakeBroker {
+// startFakeBroker listens on a free loopback port and accepts every CONNECT.
+func startFakeBroker(t testing.TB) *fakeBroker { return startFakeBrokerRC(t, 0) }
+
+// startFakeBrokerRC listens on a free loopback port and answers every
+// CONNECT with CONNACK return code rc.
+func startFakeBrokerRC(t testing.TB, rc byte) *fakeBroker {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -196,7 +200,8 @@ func startFakeBroker(t testing.TB) *fakeBroker {
 				continue
 			}
 			ack := packets.NewControlPacket(packets.Connack).(*packets.ConnackPacket)
-			if err := ack.Write(c); err != nil {
+			ack.ReturnCode = rc
+			if err := ack.Write(c); err != nil || rc != 0 {
 				_ = c.Close()
 				continue
 			}
