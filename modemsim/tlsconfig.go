@@ -1,6 +1,7 @@
 package modemsim
 
 import (
+	"crypto"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -225,12 +226,12 @@ func parsePrivateKey(data []byte) (any, error) {
 
 // keyMatches checks that key is the private half of cert's public key.
 func keyMatches(cert *x509.Certificate, key any) error {
-	type publicKeyer interface{ Public() any }
+	type publicKeyer interface{ Public() crypto.PublicKey }
 	k, ok := key.(publicKeyer)
 	if !ok {
 		return fmt.Errorf("%w: unsupported key type %T", errBadCert, key)
 	}
-	type equaler interface{ Equal(any) bool }
+	type equaler interface{ Equal(crypto.PublicKey) bool }
 	pub, ok := k.Public().(equaler)
 	if !ok || !pub.Equal(cert.PublicKey) {
 		return fmt.Errorf("%w: public keys differ", errBadCert)
