@@ -87,7 +87,7 @@ func TestExampleSession35(t *testing.T) {
 		t.Run(model.String(), func(t *testing.T) {
 			b := startEmbedded(t, EmbeddedOptions{})
 			s, h := startSim(t, Config{Model: model, Broker: b.URL(), Echo: EchoOff})
-			topic := "\u9f22\u9f22\u9f22" // 9 bytes of UTF-8
+			topic := "\u9f22\u9f22\u9f22"          // 9 bytes of UTF-8
 			binary := "\xb6\xf4\xb6\xf4\r\nOK\r\n" // not UTF-8
 			h.cmd("AT+CMQTTSTART", "\r\nOK\r\n\r\n+CMQTTSTART: 0\r\n")
 			h.cmd(`AT+CMQTTACCQ=0,"client test0"`, "\r\nOK\r\n")
