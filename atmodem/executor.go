@@ -202,6 +202,9 @@ func (m *Modem) acquire(ctx context.Context, r request) error {
 		return m.Err()
 	default:
 	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrTimeout, redactString(r.line, r.redact), err)
+	}
 	select {
 	case m.sem <- struct{}{}:
 		return nil
@@ -315,7 +318,8 @@ func (m *Modem) expire(c *inflight, timeout time.Duration, ctxErr error) (respon
 }
 
 // waitRXIdle holds a command while a received message streams in, at most
-// for the configured RX hold time.
+// for the configured RX hold time (after which later commands no longer
+// wait for that message).
 func (m *Modem) waitRXIdle(ctx context.Context, r request) error {
 	m.mu.Lock()
 	ch := m.rxBusy
@@ -328,7 +332,13 @@ func (m *Modem) waitRXIdle(ctx context.Context, r request) error {
 	select {
 	case <-ch:
 	case <-t.C:
+		// The end of the message is lost: stop holding commands for it.
 		m.trace.problem("message still streaming in, writing anyway", nil)
+		m.mu.Lock()
+		if m.rxBusy == ch {
+			m.releaseRX()
+		}
+		m.mu.Unlock()
 	case <-ctx.Done():
 		return fmt.Errorf("%w: %s: waiting for a message to stream in: %w", ErrTimeout, redactString(r.line, r.redact), ctx.Err())
 	case <-m.done:

@@ -58,6 +58,8 @@ func TestExecCompletion(t *testing.T) {
 		{"CMS ERROR", plain, "\r\n+CMS ERROR: 500\r\n", nil, -1, ErrCommandFailed},
 		{"other index result ignored", pub, "\r\nOK\r\n\r\n+CMQTTPUB: 1,11\r\n\r\n+CMQTTPUB: 0,0\r\n", nil, -1, nil},
 		{"stray result of another command ignored", plain, "\r\n+CMQTTSUB: 0,0\r\n+CSQ: 5,0\r\n\r\nOK\r\n", []string{"+CSQ: 5,0"}, -1, nil},
+		{"unsolicited +CREG not in the answer", plain, "\r\n+CREG: 1\r\n+CSQ: 5,0\r\n\r\nOK\r\n", []string{"+CSQ: 5,0"}, -1, nil},
+		{"command without +NAME takes every line", request{line: "ATI", index: -1}, "\r\nManufacturer: SIMCOM\r\n+GCAP: +CGSM\r\n\r\nOK\r\n", []string{"Manufacturer: SIMCOM", "+GCAP: +CGSM"}, -1, nil},
 		{"URC between command and OK", plain, "\r\n+CSQ: 23,0\r\n\r\n+CMQTTCONNLOST: 0,1\r\n\r\nOK\r\n", []string{"+CSQ: 23,0"}, -1, nil},
 	}
 	for _, tc := range tests {

@@ -126,6 +126,29 @@ func TestCommandHeldWhileMessageStreams(t *testing.T) {
 	}
 }
 
+func TestLostRXEndStopsHolding(t *testing.T) {
+	rec := newEventRecorder()
+	m, _ := startModem(t, deliverWhole, []step{
+		{reply: "\r\n+CMQTTRXSTART: 0,3,4\r\n+CMQTTRXTOPIC: 0,3\r\na/b\r\n"},
+		{expect: "AT\r", reply: "\r\nOK\r\n"},
+		{expect: "AT\r", reply: "\r\nOK\r\n" + rxStream(1, "c", []byte("d"), 1500)},
+	}, rec.option(), WithRXHoldTimeout(20*time.Millisecond))
+	waitFor(t, func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.rxBusy != nil
+	})
+	for range 2 {
+		if _, err := m.exec(testCtx(t), request{line: "AT", index: -1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ev := rec.next(t); ev.Kind != EventMessage || ev.Index != 1 || ev.Message.Topic != "c" {
+		t.Fatalf("event %+v, want the next message", ev)
+	}
+	rec.none(t)
+}
+
 // waitFor polls cond until it holds, failing the test after 5 s.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()

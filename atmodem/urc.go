@@ -209,8 +209,11 @@ func (m *Modem) handleLine(line string) (Event, bool) {
 		}
 		return m.onURC(u, line)
 	}
-	if name, _, ok := resultName(line); ok && strings.HasPrefix(name, "+CMQTT") &&
-		(c == nil || (name != c.name && name != c.req.final)) {
+	// The answer lines of AT+NAME carry +NAME; a "+OTHER: ..." line is a
+	// late result of another command or an unsolicited code. Commands
+	// without a +NAME (ATI, AT&V ...) take every other line.
+	if name, _, ok := resultName(line); ok && (c == nil || (c.name != "" && name != c.name && name != c.req.final &&
+		!strings.HasPrefix(name, "+CME ERROR") && !strings.HasPrefix(name, "+CMS ERROR"))) {
 		m.trace.problem("stray result dropped", fmt.Errorf("%q", line))
 		return Event{}, false
 	}
