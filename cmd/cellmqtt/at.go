@@ -42,6 +42,8 @@ func (x *exchange) onLine(line string) (show, done bool) {
 	}
 	if x.async != "" && strings.HasPrefix(line, x.async) {
 		x.gotAsync = true
+	}
+	if p := resultPrefix(x.cmd); p != "" && strings.HasPrefix(line, p) {
 		if code, ok := resultCodeOf(line); ok && code != 0 && x.err == nil {
 			c := simcom.ResultCode(code)
 			x.err = fmt.Errorf("%s: result %d: %s%s", x.cmd, code, c, hint(c))

@@ -87,6 +87,19 @@ func asyncResult(cmd string) string {
 	return ""
 }
 
+// resultPrefix returns the "+CMQTT<CMD>:" prefix of the result line that
+// carries the <err> of an MQTT write or execute command (e.g. "+CMQTTREL:"
+// for AT+CMQTTREL=0), or "" for other commands and for read and test
+// forms, whose lines carry values, not result codes.
+func resultPrefix(cmd string) string {
+	c := strings.ToUpper(strings.TrimSpace(cmd))
+	if !strings.HasPrefix(c, "AT+CMQTT") || strings.HasSuffix(c, "?") {
+		return ""
+	}
+	name, _, _ := strings.Cut(strings.TrimPrefix(c, "AT+"), "=")
+	return "+" + name + ":"
+}
+
 // resultCodeOf returns the <err> of an MQTT result line such as
 // "+CMQTTCONNECT: 0,30" or "+CMQTTSTART: 23".
 func resultCodeOf(line string) (int, bool) {

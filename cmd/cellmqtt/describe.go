@@ -50,7 +50,7 @@ var resultHints = map[simcom.ResultCode]string{
 	simcom.CodeDisconnectFailed:      "the A7600 could not disconnect cleanly; release the index and start over",
 }
 
-// hint returns "; <advice>" for a result code, or "".
+// hint returns " (<advice>)" for a result code, or "".
 func hint(c simcom.ResultCode) string {
 	if h, ok := resultHints[c]; ok {
 		return " (" + h + ")"
@@ -58,24 +58,77 @@ func hint(c simcom.ResultCode) string {
 	return ""
 }
 
-// describe explains err in the user's terms: the modem's result code with
-// the manual's text and what to do, or the cause of a transport failure.
+// paramFlags names the flag behind a parameter of the manuals.
+var paramFlags = map[string]string{
+	"clientID":       "-i",
+	"user_name":      "-u",
+	"pass_word":      "-P",
+	"topic":          "-t",
+	"keepalive_time": "-k",
+	"server_addr":    "-h",
+	"req_length":     "payload",
+	"qos":            "-q",
+	"index":          "--client-index",
+	"client_index":   "--client-index",
+}
+
+// stepError names what the tool was doing when err happened.
+type stepError struct {
+	step string
+	err  error
+}
+
+func (e *stepError) Error() string { return e.step + ": " + e.err.Error() }
+func (e *stepError) Unwrap() error { return e.err }
+
+// during wraps err with the step the tool was doing, e.g. "connecting to
+// tcp://host:1883"; nil stays nil.
+func during(step string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &stepError{step: step, err: err}
+}
+
+// describe explains err in the user's terms: the step, then the modem's
+// result code with the manual's text and what to do, the parameter that
+// breaks a limit with its flag, or the cause of a transport failure.
 func describe(err error) string {
-	msg := strings.TrimPrefix(err.Error(), "cellmqtt: ")
-	var re *atmodem.ResultError
+	prefix := ""
+	var se *stepError
+	if errors.As(err, &se) {
+		prefix = se.step + ": "
+	}
+	var (
+		re *atmodem.ResultError
+		pe *atmodem.ParamError
+	)
 	switch {
-	case errors.As(err, &re):
-		return msg + hint(re.Code)
-	case errors.Is(err, atmodem.ErrTimeout):
-		return msg + " (no answer: is this the modem's AT port, and is no other program using it? see cellmqtt ports)"
-	case errors.Is(err, atmodem.ErrClosed):
-		return msg + " (the port closed: modem unplugged or powered off?)"
-	case errors.Is(err, atmodem.ErrModemReset):
-		return msg + " (the modem rebooted: check its power supply)"
-	case errors.Is(err, atmodem.ErrNoNetwork):
-		return msg + " (no cellular data: check coverage, the SIM and the APN)"
 	case errors.Is(err, context.Canceled):
-		return "interrupted"
+		return prefix + "interrupted"
+	case errors.As(err, &re):
+		return prefix + strings.TrimPrefix(re.Error(), "atmodem: ") + hint(re.Code)
+	case errors.As(err, &pe):
+		name := pe.Param
+		if f, ok := paramFlags[pe.Param]; ok {
+			name = f + " (" + pe.Param + ")"
+		}
+		return prefix + name + ": " + pe.Reason + " (" + pe.Model.String() + ")"
+	}
+	msg := err.Error()
+	if se != nil {
+		msg = se.err.Error()
+	}
+	msg = prefix + msg
+	switch {
+	case errors.Is(err, atmodem.ErrTimeout):
+		msg += " (no answer: is this the modem's AT port, and is no other program using it? see cellmqtt ports)"
+	case errors.Is(err, atmodem.ErrClosed):
+		msg += " (the port closed: modem unplugged or powered off?)"
+	case errors.Is(err, atmodem.ErrModemReset):
+		msg += " (the modem rebooted: check its power supply)"
+	case errors.Is(err, atmodem.ErrNoNetwork):
+		msg += " (no cellular data: check coverage, the SIM and the APN)"
 	}
 	return msg
 }

@@ -44,7 +44,7 @@ type mqttFlags struct {
 // client ID.
 func (f *mqttFlags) register(fs *flagSet, cmd string) {
 	fs.String(&f.host, "h,host", "HOST", "", brokerGroup, "broker host name or address, as the modem reaches it over the cellular network (with --sim: the embedded broker unless given)")
-	fs.Int(&f.port, "p,port", "PORT", 0, brokerGroup, "broker port (default 1883, 8883 with TLS)")
+	fs.Int(&f.port, "p", "PORT", 0, brokerGroup, "broker port (default 1883, 8883 with TLS; --port is the modem's AT port)")
 	fs.String(&f.id, "i,id", "ID", "", brokerGroup, "client ID (default cellmqtt-"+cmd+"-<pid>; 1-23 bytes on the SIM7600, 1-128 on the A7600)")
 	fs.String(&f.user, "u,username", "USER", "", brokerGroup, "user name (1-256 bytes)")
 	fs.String(&f.password, "P,pw", "PASSWORD", "", brokerGroup, "password (1-256 bytes; no double quote, it travels in quotes)")
@@ -62,7 +62,7 @@ func (f *mqttFlags) register(fs *flagSet, cmd string) {
 func (f *mqttFlags) tls() bool { return f.cafile != "" || f.cert != "" || f.key != "" }
 
 // check validates the flags that need no modem.
-func (f *mqttFlags) check(sim bool) error {
+func (f *mqttFlags) check(sim bool, model string) error {
 	if f.host == "" && !sim {
 		return badInput("no broker: give -h HOST (the modem connects to it over the cellular network), or --sim to try without hardware")
 	}
@@ -87,7 +87,11 @@ func (f *mqttFlags) check(sim bool) error {
 	if f.password != "" && f.user == "" {
 		return badInput("-P needs -u: the modem sends a password only with a user name")
 	}
-	return nil
+	m, err := parseModel(model)
+	if err != nil {
+		return err
+	}
+	return f.checkStrings(m)
 }
 
 // brokerURL is the URL for AddBroker: tcp:// or, with TLS, ssl://.

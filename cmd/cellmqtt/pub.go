@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/cellmqtt/cellmqtt"
+	"github.com/cellmqtt/cellmqtt/atmodem"
 )
 
 func init() {
@@ -84,10 +85,20 @@ func (p *pubFlags) check() error {
 	if p.qos < 0 || p.qos > 2 {
 		return badInput("-q %d: want 0, 1 or 2", p.qos)
 	}
-	if err := p.mqtt.check(p.modem.sim); err != nil {
+	if err := p.modem.check(); err != nil {
 		return err
 	}
-	return p.modem.check()
+	if err := p.mqtt.check(p.modem.sim, p.modem.model); err != nil {
+		return err
+	}
+	model, _ := parseModel(p.modem.model)
+	if err := checkTopic("-t", p.topic, false, model); err != nil {
+		return err
+	}
+	if p.message != "" {
+		return checkLen("-m", len(p.message), model.Limits().Payload, model)
+	}
+	return nil
 }
 
 // payload returns the single payload of -m, -f, -s or -n.
@@ -98,7 +109,7 @@ func (p *pubFlags) payload(stdin io.Reader) ([]byte, error) {
 		if err != nil {
 			return nil, badInput("-f: %w", err)
 		}
-		return b, nil
+		return b, checkLen("-f "+p.file, len(b), atmodem.A7600.Limits().Payload, atmodem.AutoDetect)
 	case p.stdin:
 		b, err := io.ReadAll(stdin)
 		if err != nil {
@@ -154,11 +165,11 @@ func publish(ctx context.Context, p *pubFlags, single []byte, stdin io.Reader, s
 	c := cellmqtt.NewClient(opts)
 	if err := waitToken(ctx, c.Connect(), stderr, "connecting to "+opts.Servers[0]); err != nil {
 		c.Disconnect(0)
-		return fmt.Errorf("connecting to %s: %w", opts.Servers[0], err)
+		return during("connecting to "+opts.Servers[0], err)
 	}
 	defer c.Disconnect(1000)
 	send := func(payload []byte) error {
-		return waitToken(ctx, c.Publish(p.topic, byte(p.qos), p.retain, payload), stderr, "publishing")
+		return during("publishing", waitToken(ctx, c.Publish(p.topic, byte(p.qos), p.retain, payload), stderr, "publishing"))
 	}
 	if !p.lines {
 		return send(single)

@@ -73,10 +73,19 @@ func (s *subFlags) check() error {
 	if s.count < 0 {
 		return badInput("-C %d: must not be negative", s.count)
 	}
-	if err := s.mqtt.check(s.modem.sim); err != nil {
+	if err := s.modem.check(); err != nil {
 		return err
 	}
-	return s.modem.check()
+	if err := s.mqtt.check(s.modem.sim, s.modem.model); err != nil {
+		return err
+	}
+	model, _ := parseModel(s.modem.model)
+	for _, t := range s.topics {
+		if err := checkTopic("-t", t, true, model); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func runSub(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -168,7 +177,7 @@ func subscribe(ctx context.Context, s *subFlags, stdout, stderr io.Writer) error
 	c := cellmqtt.NewClient(opts)
 	if err := waitToken(ctx, c.Connect(), stderr, "connecting to "+opts.Servers[0]); err != nil {
 		c.Disconnect(0)
-		return fmt.Errorf("connecting to %s: %w", opts.Servers[0], err)
+		return during("connecting to "+opts.Servers[0], err)
 	}
 	defer c.Disconnect(1000)
 	var tok cellmqtt.Token
@@ -178,7 +187,7 @@ func subscribe(ctx context.Context, s *subFlags, stdout, stderr io.Writer) error
 		tok = c.SubscribeMultiple(filters, pr.handle)
 	}
 	if err := waitToken(ctx, tok, stderr, "subscribing"); err != nil {
-		return fmt.Errorf("subscribing: %w", err)
+		return during("subscribing", err)
 	}
 	var timeout <-chan time.Time
 	if s.timeout > 0 {
