@@ -124,6 +124,17 @@ func (c *inflight) onLine(line string) bool {
 		}
 		return true
 	}
+	if head, found := strings.CutSuffix(line, " ERROR"); found {
+		// "+CMQTTREL: 0,20 ERROR" on one line: the result, then ERROR.
+		if name, rest, ok := resultName(head); ok && (name == c.req.final || name == c.name) {
+			if _, _, good := parseResult(rest); good {
+				if !c.onLine(head) {
+					return false
+				}
+				return c.onLine("ERROR")
+			}
+		}
+	}
 	if name, rest, ok := resultName(line); ok && (name == c.req.final || name == c.name) && name != "" {
 		if idx, code, good := parseResult(rest); good {
 			if c.req.final != "" && name == c.req.final {
