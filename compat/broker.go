@@ -65,6 +65,7 @@ type adapter struct {
 	attempted    atomic.Bool // Connect was called (the index may be acquired)
 	disconnected atomic.Bool // DISC and REL were sent for the client's DISCONNECT
 	lost         atomic.Bool // the modem reported the end (loss, reset, closed)
+	connectDone  atomic.Bool // the CONNECT was answered
 
 	ops  sync.WaitGroup // the connect phase and the worker: modem operations
 	wg   sync.WaitGroup // reader and deliverer
@@ -115,8 +116,14 @@ func (a *adapter) supervise() {
 	<-a.stopped
 	releases.begin(a.m)
 	a.alive.Store(false)
-	a.cancel()
+	if a.lost.Load() || !a.connectDone.Load() {
+		// The modem connection is gone, or the client left during the
+		// connect sequence: abort what runs. Otherwise the operation in
+		// progress (the DISC of the client's DISCONNECT, say) finishes.
+		a.cancel()
+	}
 	a.ops.Wait()
+	a.cancel()
 	if a.attempted.Load() && !a.disconnected.Load() && !a.lost.Load() {
 		// The client left without DISCONNECT (or its CONNECT was refused):
 		// free the index on the modem. After a loss the modem keeps the
@@ -138,6 +145,7 @@ func (a *adapter) supervise() {
 func (a *adapter) readLoop() {
 	defer a.wg.Done()
 	connected := a.readConnect()
+	a.connectDone.Store(true)
 	a.ops.Done()
 	if !connected {
 		return
