@@ -119,40 +119,43 @@ func (s *Session) Connect(ctx context.Context, opts ConnectOptions) error {
 	s.op.Lock()
 	defer s.op.Unlock()
 
-	if a := s.acq(); a != nil && a.connected && a.connectedWith != nil && sameConnect(*a.connectedWith, opts) {
+	if c := s.connectedWith(); c != nil && sameConnect(*c, opts) {
 		return nil
 	}
-	if err := s.acquire(ctx, opts, b.Type); err != nil {
+	epoch, _ := s.m.sessions.mark(s.index)
+	if err := s.acquire(ctx, epoch, opts, b.Type); err != nil {
 		return err
 	}
 	a := s.acq()
+	if a == nil {
+		return s.wrap("connect", ErrModemReset)
+	}
 	if err := s.configure(ctx, a, opts); err != nil {
 		return err
 	}
 	var tls *TLSConfig
 	if b.Type == ServerTLS {
 		tls = tlsOf(opts, s.index)
-		if err := s.setupTLS(ctx, tls); err != nil {
+		if err := s.setupTLS(ctx, epoch, tls); err != nil {
 			return err
 		}
 	}
 	if err := s.setWill(ctx, a, opts.Will); err != nil {
 		return err
 	}
+	_, loss := s.m.sessions.mark(s.index)
 	if err := s.connect(ctx, opts, b, tls); err != nil {
 		return err
 	}
-	a.connected = true
 	c := opts
-	a.connectedWith = &c
-	s.setAcq(a)
+	s.m.sessions.setConnected(s.index, epoch, loss, &c)
 	return nil
 }
 
 // acquire makes sure the service runs and the index is acquired for the
 // client ID and server type, not connected. Holding the modem's setup lock
 // keeps another session's Disconnect from stopping the service meanwhile.
-func (s *Session) acquire(ctx context.Context, opts ConnectOptions, t ServerType) error {
+func (s *Session) acquire(ctx context.Context, epoch uint64, opts ConnectOptions, t ServerType) error {
 	setup := &s.m.sessions.setup
 	setup.Lock()
 	defer setup.Unlock()
@@ -163,24 +166,23 @@ func (s *Session) acquire(ctx context.Context, opts ConnectOptions, t ServerType
 		if err := s.m.EnsureService(ctx); err != nil {
 			return s.wrap("start service", err)
 		}
-		s.m.sessions.withState(func(st *modemState) { st.serviceStarted = true })
+		s.m.sessions.at(epoch, func(st *modemState) { st.serviceStarted = true })
 	}
 
 	a := s.acq()
-	if a != nil && a.connected {
-		// Connected with other options (or options unknown): CFG and the
-		// will need a disconnected client.
+	if a != nil && s.connectedWith() != nil {
+		// Connected with other options: CFG and the will need a
+		// disconnected client.
 		if err := s.m.DisconnectClient(ctx, s.index, 0); err != nil && !s.notConnected(ctx, err) {
 			return s.wrap("disconnect", err)
 		}
-		a.connected, a.connectedWith = false, nil
-		s.setAcq(a)
+		s.m.sessions.setConnected(s.index, 0, 0, nil)
 	}
 	if a != nil && (a.clientID != opts.ClientID || a.serverType != t) {
 		if err := s.m.EnsureReleased(ctx, s.index); err != nil {
 			return s.wrap("release", err)
 		}
-		s.setAcq(nil)
+		s.setAcq(epoch, nil)
 		a = nil
 	}
 	if a != nil && opts.Will == nil && (a.will != nil || !a.willKnown) {
@@ -188,7 +190,7 @@ func (s *Session) acquire(ctx context.Context, opts ConnectOptions, t ServerType
 		if err := s.m.EnsureReleased(ctx, s.index); err != nil {
 			return s.wrap("release (clear will)", err)
 		}
-		s.setAcq(nil)
+		s.setAcq(epoch, nil)
 		a = nil
 	}
 	if a != nil {
@@ -198,7 +200,7 @@ func (s *Session) acquire(ctx context.Context, opts ConnectOptions, t ServerType
 	if err != nil {
 		return s.wrap("acquire", err)
 	}
-	a = &acquisition{clientID: opts.ClientID, serverType: t, checkUTF8: true, willKnown: fresh, cfgKnown: fresh}
+	a = &acquisition{clientID: opts.ClientID, serverType: t, checkUTF8: true, willKnown: fresh, cfgKnown: fresh, epoch: epoch}
 	if !fresh {
 		// Found acquired (an earlier process): disconnect it if connected,
 		// its will and options are unknown.
@@ -221,7 +223,7 @@ func (s *Session) acquire(ctx context.Context, opts ConnectOptions, t ServerType
 			a.willKnown, a.cfgKnown = true, true
 		}
 	}
-	s.setAcq(a)
+	s.setAcq(epoch, a)
 	return nil
 }
 
@@ -243,14 +245,14 @@ func (s *Session) configure(ctx context.Context, a *acquisition, opts ConnectOpt
 			return s.wrap("checkUTF8", err)
 		}
 		a.checkUTF8, a.cfgKnown = opts.CheckUTF8, true
-		s.setAcq(a)
+		s.setAcq(a.epoch, a)
 	}
 	if secs := int(opts.OpTimeout / time.Second); secs != 0 && secs != a.opTimeout {
 		if err := s.m.SetOpTimeout(ctx, s.index, opts.OpTimeout); err != nil {
 			return s.wrap("optimeout", err)
 		}
 		a.opTimeout = secs
-		s.setAcq(a)
+		s.setAcq(a.epoch, a)
 	}
 	return nil
 }
@@ -271,7 +273,7 @@ func (s *Session) setWill(ctx context.Context, a *acquisition, w *Will) error {
 	c := *w
 	c.Payload = bytes.Clone(w.Payload)
 	a.will, a.willKnown = &c, true
-	s.setAcq(a)
+	s.setAcq(a.epoch, a)
 	return nil
 }
 
@@ -330,13 +332,11 @@ func (s *Session) Disconnect(ctx context.Context, timeout time.Duration) error {
 	}
 	s.op.Lock()
 	defer s.op.Unlock()
+	epoch, _ := s.m.sessions.mark(s.index)
 	if err := s.m.DisconnectClient(ctx, s.index, timeout); err != nil && !s.notConnected(ctx, err) {
 		return s.wrap("disconnect", err)
 	}
-	if a := s.acq(); a != nil {
-		a.connected, a.connectedWith = false, nil
-		s.setAcq(a)
-	}
+	s.m.sessions.setConnected(s.index, 0, 0, nil)
 
 	setup := &s.m.sessions.setup
 	setup.Lock()
@@ -344,7 +344,7 @@ func (s *Session) Disconnect(ctx context.Context, timeout time.Duration) error {
 	if err := s.m.EnsureReleased(ctx, s.index); err != nil {
 		return s.wrap("release", err)
 	}
-	s.setAcq(nil)
+	s.setAcq(epoch, nil)
 	clients, err := s.m.Acquired(ctx)
 	if err != nil {
 		return s.wrap("acquired clients", err)
@@ -361,7 +361,7 @@ func (s *Session) Disconnect(ctx context.Context, timeout time.Duration) error {
 	if err != nil {
 		return s.wrap("stop service", err)
 	}
-	s.m.sessions.withState(func(st *modemState) { st.serviceStarted = false })
+	s.m.sessions.at(epoch, func(st *modemState) { st.serviceStarted = false })
 	return nil
 }
 

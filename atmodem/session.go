@@ -91,9 +91,10 @@ func (s *Session) acq() *acquisition {
 	return out
 }
 
-// setAcq stores the acquisition record of the index (nil: released).
-func (s *Session) setAcq(a *acquisition) {
-	s.m.sessions.withState(func(st *modemState) {
+// setAcq stores the acquisition record of the index (nil: released) unless
+// the modem was reset since epoch.
+func (s *Session) setAcq(epoch uint64, a *acquisition) {
+	s.m.sessions.at(epoch, func(st *modemState) {
 		if a == nil {
 			st.setAcq(s.index, nil)
 			return
@@ -101,6 +102,14 @@ func (s *Session) setAcq(a *acquisition) {
 		c := *a
 		st.setAcq(s.index, &c)
 	})
+}
+
+// connectedWith returns the options of the live connection this Modem made
+// on the index, nil when not known to be connected.
+func (s *Session) connectedWith() *ConnectOptions {
+	var out *ConnectOptions
+	s.m.sessions.withState(func(st *modemState) { out = st.connected[s.index] })
+	return out
 }
 
 // wrap adds the session's index and step to an error.

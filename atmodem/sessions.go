@@ -14,6 +14,14 @@ type sessionTable struct {
 	mu       sync.Mutex
 	sessions map[int]*Session
 	state    modemState
+	// epoch counts modem resets: what a connect sequence learned before a
+	// reset is not stored after it.
+	epoch uint64
+	// losses counts the connection losses of each index (lossAll those of
+	// every index): a CONNECT that succeeds while a loss is reported is
+	// not recorded as connected.
+	losses  map[int]uint64
+	lossAll uint64
 
 	// setup serialises the modem-wide steps of the connect sequences of
 	// several sessions (service start and stop, certificate upload, SSL
@@ -33,6 +41,9 @@ type modemState struct {
 	noSubTopic bool
 	// noUnsubTopic: the same for AT+CMQTTUNSUBTOPIC.
 	noUnsubTopic bool
+	// connected holds the options of each index this Modem connected and
+	// that reported no loss since.
+	connected map[int]*ConnectOptions
 }
 
 // acquisition is what the modem holds for an acquired client index.
@@ -49,9 +60,7 @@ type acquisition struct {
 	// willKnown is false when the index was found acquired (after a
 	// process restart) and whatever will it holds is unknown.
 	willKnown bool
-	connected bool
-	// connectedWith is the connect options of the live connection.
-	connectedWith *ConnectOptions
+	epoch     uint64 // the sessionTable epoch the record belongs to
 }
 
 // sslContextSetup is the CSSLCFG configuration this Modem wrote to an SSL
@@ -112,14 +121,17 @@ func (t *sessionTable) dispatch(ev Event) {
 	switch ev.Kind {
 	case EventReset:
 		t.state = modemState{}
+		t.epoch++
+		t.lossAll++
 	case EventConnLost, EventPingFail:
-		if a := t.state.acquired[ev.Index]; a != nil {
-			a.connected, a.connectedWith = false, nil
+		delete(t.state.connected, ev.Index)
+		if t.losses == nil {
+			t.losses = make(map[int]uint64, 2)
 		}
+		t.losses[ev.Index]++
 	case EventNoNetwork, EventClosed:
-		for _, a := range t.state.acquired {
-			a.connected, a.connectedWith = false, nil
-		}
+		t.state.connected = nil
+		t.lossAll++
 	}
 	var targets []*Session
 	if ev.Index < 0 {
@@ -143,7 +155,44 @@ func (t *sessionTable) dispatch(ev Event) {
 func (t *sessionTable) reset() {
 	t.mu.Lock()
 	t.state = modemState{}
+	t.epoch++
+	t.lossAll++
 	t.mu.Unlock()
+}
+
+// mark returns the current epoch and loss count of index, for at and
+// setConnected.
+func (t *sessionTable) mark(index int) (epoch, loss uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.epoch, t.lossAll + t.losses[index]
+}
+
+// at runs f with the state locked when no reset happened since epoch.
+func (t *sessionTable) at(epoch uint64, f func(st *modemState)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.epoch == epoch {
+		f(&t.state)
+	}
+}
+
+// setConnected records index as connected with opts (nil: disconnected)
+// unless a reset or a loss of the index was reported since mark.
+func (t *sessionTable) setConnected(index int, epoch, loss uint64, opts *ConnectOptions) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if opts == nil {
+		delete(t.state.connected, index)
+		return
+	}
+	if t.epoch != epoch || t.lossAll+t.losses[index] != loss {
+		return
+	}
+	if t.state.connected == nil {
+		t.state.connected = make(map[int]*ConnectOptions, 2)
+	}
+	t.state.connected[index] = opts
 }
 
 // withState runs f with the modem state locked. f must not block.

@@ -122,11 +122,11 @@ func sameCert(a, b Cert) bool { return a.Name == b.Name && bytes.Equal(a.Data, b
 // setupTLS uploads the certificates the modem lacks and configures the SSL
 // context when its configuration differs from what this Modem wrote. Both
 // are modem-wide, so they run under the modem's setup lock.
-func (s *Session) setupTLS(ctx context.Context, c *TLSConfig) error {
+func (s *Session) setupTLS(ctx context.Context, epoch uint64, c *TLSConfig) error {
 	setup := &s.m.sessions.setup
 	setup.Lock()
 	defer setup.Unlock()
-	if err := s.uploadCerts(ctx, c); err != nil {
+	if err := s.uploadCerts(ctx, epoch, c); err != nil {
 		return err
 	}
 	want := sslContextSetup{
@@ -172,7 +172,7 @@ func (s *Session) setupTLS(ctx context.Context, c *TLSConfig) error {
 			return s.wrap("ssl "+st.name, err)
 		}
 	}
-	s.m.sessions.withState(func(st *modemState) {
+	s.m.sessions.at(epoch, func(st *modemState) {
 		if st.sslContexts == nil {
 			st.sslContexts = make(map[int]sslContextSetup)
 		}
@@ -190,7 +190,7 @@ type sslStep struct {
 // uploadCerts sends AT+CCERTDOWN for each certificate with Data that the
 // modem does not list, or that this Modem uploaded with other data. The
 // list (AT+CCERTLIST) is only asked when some certificate is not known.
-func (s *Session) uploadCerts(ctx context.Context, c *TLSConfig) error {
+func (s *Session) uploadCerts(ctx context.Context, epoch uint64, c *TLSConfig) error {
 	type pending struct {
 		cert Cert
 		sum  [sha256.Size]byte
@@ -223,7 +223,7 @@ func (s *Session) uploadCerts(ctx context.Context, c *TLSConfig) error {
 				return s.wrap("certificate "+p.cert.Name, err)
 			}
 		}
-		s.m.sessions.withState(func(st *modemState) {
+		s.m.sessions.at(epoch, func(st *modemState) {
 			if st.certs == nil {
 				st.certs = make(map[string][sha256.Size]byte)
 			}
