@@ -23,7 +23,7 @@ const (
 // urc is a parsed unsolicited result code.
 type urc struct {
 	kind urcKind
-	args []int // the numbers after the colon
+	args [maxInts]int // the numbers after the colon
 }
 
 // urcShapes maps the prefixes of the routed URCs to their kind and the
@@ -64,11 +64,17 @@ func parseURC(line string) (u urc, ok bool, err error) {
 	return urc{}, false, nil
 }
 
-// parseInts parses exactly n comma-separated decimal integers (spaces around
-// each are allowed).
-func parseInts(s string, n int) ([]int, bool) {
-	out := make([]int, 0, n)
-	for len(out) < n {
+// maxInts is the most integers a routed line carries (+CMQTTRXSTART).
+const maxInts = 3
+
+// parseInts parses exactly n (at most maxInts) comma-separated decimal
+// integers; spaces around each are allowed. It does not allocate.
+func parseInts(s string, n int) ([maxInts]int, bool) {
+	var out [maxInts]int
+	if n < 1 || n > maxInts {
+		return out, false
+	}
+	for k := 0; k < n; k++ {
 		field := s
 		i := strings.IndexByte(s, ',')
 		if i >= 0 {
@@ -78,15 +84,12 @@ func parseInts(s string, n int) ([]int, bool) {
 		}
 		v, err := strconv.Atoi(strings.TrimSpace(field))
 		if err != nil {
-			return nil, false
+			return out, false
 		}
-		out = append(out, v)
-		if i < 0 {
-			break
+		out[k] = v
+		if (i < 0) != (k == n-1) {
+			return out, false // too few or too many fields
 		}
-	}
-	if len(out) != n || s != "" {
-		return nil, false
 	}
 	return out, true
 }
