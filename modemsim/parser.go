@@ -79,6 +79,8 @@ func parseCommandLine(line string) (atCommand, error) {
 	return parseBasic(s)
 }
 
+func isLetter(c byte) bool { return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' }
+
 func isNameByte(c byte) bool {
 	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_'
 }
@@ -119,10 +121,10 @@ func parseExtended(s string) (atCommand, error) {
 func parseBasic(s string) (atCommand, error) {
 	var name string
 	switch {
-	case s[0] == '&' && len(s) >= 2:
+	case s[0] == '&' && len(s) >= 2 && isLetter(s[1]):
 		name = "&" + strings.ToUpper(s[1:2])
 		s = s[2:]
-	case s[0] >= 'A' && s[0] <= 'Z' || s[0] >= 'a' && s[0] <= 'z':
+	case isLetter(s[0]):
 		name = strings.ToUpper(s[:1])
 		s = s[1:]
 	default:
