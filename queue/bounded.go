@@ -9,11 +9,13 @@ import (
 // journal makes the changes of a bounded queue durable. It is called with
 // the queue's lock held; nil for the memory queue.
 type journal interface {
-	// appendPut writes the PUT record of s before s becomes visible and
-	// fills in s.seg and s.rec.
-	appendPut(s *slot) error
-	// appendRemove writes the REMOVE record of a slot taken out of the ring.
-	appendRemove(s *slot) error
+	// appendPut writes the PUT record of e before e becomes visible and
+	// returns the segment that holds it and the record's size. (Values, not
+	// pointers, so that nothing escapes to the heap through the interface.)
+	appendPut(e Entry) (seg uint64, rec int64, err error)
+	// appendRemove writes the REMOVE record of an entry taken out of the
+	// ring, whose PUT record is in segment seg and takes rec bytes.
+	appendRemove(id ID, seg uint64, rec int64) error
 }
 
 // bounded is the state and the full-queue policies shared by Memory and
@@ -75,7 +77,7 @@ func (b *bounded) put(ctx context.Context, m Message) (ID, error) {
 				return 0, fmt.Errorf("%w: empty but no room", ErrQueueFull)
 			}
 			if b.j != nil {
-				_ = b.j.appendRemove(&s) // logged by the journal; worst case the entry returns after a restart
+				_ = b.j.appendRemove(s.entry.ID, s.seg, s.rec) // logged by the journal; worst case the entry returns after a restart
 			}
 			dropped = append(dropped, s.entry)
 		default: // Block
@@ -109,7 +111,8 @@ func (b *bounded) put(ctx context.Context, m Message) (ID, error) {
 	m.Payload = payload
 	s := slot{entry: Entry{ID: b.next, Message: m}, size: size}
 	if b.j != nil {
-		if err := b.j.appendPut(&s); err != nil {
+		var err error
+		if s.seg, s.rec, err = b.j.appendPut(s.entry); err != nil {
 			b.mu.Unlock()
 			return 0, err
 		}
@@ -158,7 +161,7 @@ func (b *bounded) remove(id ID) error {
 	}
 	var err error
 	if b.j != nil {
-		err = b.j.appendRemove(&s)
+		err = b.j.appendRemove(s.entry.ID, s.seg, s.rec)
 	}
 	if b.waiters > 0 && b.space != nil {
 		close(b.space)

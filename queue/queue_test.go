@@ -45,7 +45,9 @@ func forEach(t *testing.T, body func(t *testing.T, open func(Limits) Queue)) {
 	}
 }
 
-func msg(topic, payload string) Message { return Message{Topic: topic, Payload: []byte(payload), QoS: 1} }
+func msg(topic, payload string) Message {
+	return Message{Topic: topic, Payload: []byte(payload), QoS: 1}
+}
 
 func mustPut(t *testing.T, q Queue, m Message) ID {
 	t.Helper()

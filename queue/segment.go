@@ -195,40 +195,39 @@ func (f *File) write(rec []byte) error {
 }
 
 // appendPut implements journal.
-func (f *File) appendPut(s *slot) error {
-	rec := putRecordSize(&s.entry.Message)
+func (f *File) appendPut(e Entry) (seg uint64, rec int64, err error) {
+	rec = putRecordSize(&e.Message)
 	if a := f.active(); a.size > segmentHeaderSize && a.size+rec > f.opt.segmentSize() {
 		if err := f.rotate(); err != nil {
-			return err
+			return 0, 0, err
 		}
 	}
-	f.buf = appendPutRecord(f.buf[:0], &s.entry)
+	f.buf = appendPutRecord(f.buf[:0], &e)
 	if err := f.write(f.buf); err != nil {
-		return fmt.Errorf("queue: write PUT record: %w", err)
+		return 0, 0, fmt.Errorf("queue: write PUT record: %w", err)
 	}
 	if !f.opt.NoSync {
 		if err := f.w.Sync(); err != nil {
-			return fmt.Errorf("queue: sync PUT record: %w", err)
+			return 0, 0, fmt.Errorf("queue: sync PUT record: %w", err)
 		}
 	}
 	a := f.active()
 	a.live++
-	s.seg, s.rec = a.no, rec
 	f.liveRec += rec
-	return nil
+	return a.no, rec, nil
 }
 
 // appendRemove implements journal.
-func (f *File) appendRemove(s *slot) error {
-	f.buf = appendRemoveRecord(f.buf[:0], s.entry.ID)
+func (f *File) appendRemove(id ID, seg uint64, rec int64) error {
+	f.buf = appendRemoveRecord(f.buf[:0], id)
 	err := f.write(f.buf)
-	if seg := f.segFor(s.seg); seg != nil {
-		seg.live--
+	if s := f.segFor(seg); s != nil {
+		s.live--
 	}
-	f.liveRec -= s.rec
+	f.liveRec -= rec
 	f.reclaim()
 	if err != nil {
-		f.log.Error("queue: write REMOVE record; the entry may return after a restart", "id", s.entry.ID, "err", err)
+		f.log.Error("queue: write REMOVE record; the entry may return after a restart", "id", id, "err", err)
 		return fmt.Errorf("queue: write REMOVE record: %w", err)
 	}
 	return nil
