@@ -110,3 +110,25 @@ func TestParseHelpers(t *testing.T) {
 		}
 	}
 }
+
+func TestConnLostBetweenCommandAndResult(t *testing.T) {
+	forEachDelivery(t, func(t *testing.T, mode delivery) {
+		rec := newEventRecorder()
+		m, _ := startModem(t, mode, []step{
+			{expect: "AT+CMQTTPUB=0,1,60\r", reply: "\r\n+CMQTTCONNLOST: 0,3\r\n\r\nOK\r\n\r\n+CMQTTCONNLOST: 1,1\r\n\r\n+CMQTTPUB: 0,11\r\n"},
+		}, rec.option())
+		resp, err := m.exec(testCtx(t), request{line: "AT+CMQTTPUB=0,1,60", final: "+CMQTTPUB", index: 0})
+		var re *ResultError
+		if !errors.As(err, &re) || re.Code != 11 {
+			t.Fatalf("err = %v, want ResultError 11", err)
+		}
+		if len(resp.lines) != 0 {
+			t.Errorf("URCs mixed into the answer: %q", resp.lines)
+		}
+		for _, want := range []Event{{Kind: EventConnLost, Index: 0, Cause: CauseNetworkClosed}, {Kind: EventConnLost, Index: 1, Cause: CauseSocketClosed}} {
+			if ev := rec.next(t); ev.Kind != want.Kind || ev.Index != want.Index || ev.Cause != want.Cause {
+				t.Errorf("event %+v, want %+v", ev, want)
+			}
+		}
+	})
+}
