@@ -57,8 +57,9 @@ type adapter struct {
 	cancel context.CancelFunc
 	jobs   chan func(context.Context)
 
-	stopOnce sync.Once
-	stopped  chan struct{}
+	stopOnce    sync.Once
+	stopped     chan struct{}
+	releaseOnce sync.Once
 	reason   error // why it stopped; set before stopped closes
 
 	alive        atomic.Bool // connected and no loss reported since
@@ -114,7 +115,7 @@ func (a *adapter) stop(reason error) {
 func (a *adapter) supervise() {
 	defer close(a.done)
 	<-a.stopped
-	releases.begin(a.m)
+	a.releasing()
 	a.alive.Store(false)
 	if a.lost.Load() || !a.connectDone.Load() {
 		// The modem connection is gone, or the client left during the
@@ -141,6 +142,10 @@ func (a *adapter) supervise() {
 	a.wg.Wait()
 }
 
+// releasing marks the client index as on its way back (see claimSession),
+// from the moment the client sent DISCONNECT or left.
+func (a *adapter) releasing() { a.releaseOnce.Do(func() { releases.begin(a.m) }) }
+
 // readLoop reads the CONNECT, then every packet of the client.
 func (a *adapter) readLoop() {
 	defer a.wg.Done()
@@ -153,12 +158,16 @@ func (a *adapter) readLoop() {
 	for {
 		frame, err := readFrame(a.wire, maxPacketSize)
 		if err != nil {
+			a.releasing()
 			if errors.Is(err, errMalformed) {
 				a.stop(fmt.Errorf("compat: client sent a malformed packet: %w", err))
 			} else {
 				a.stop(fmt.Errorf("compat: client went away: %w", err))
 			}
 			return
+		}
+		if packetType(frame) == 14 { // DISCONNECT
+			a.releasing()
 		}
 		if err := a.proto.handle(frame); err != nil {
 			a.stop(err)

@@ -1,0 +1,177 @@
+package compat
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cellmqtt/cellmqtt/internal/simcom"
+	"github.com/cellmqtt/cellmqtt/modemsim"
+	"github.com/eclipse/paho.golang/paho"
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// gateway runs Serve on a free loopback port in front of the rig's modem
+// and returns the listener's address; the test's cleanup closes the
+// listener and checks that Serve returned nil.
+func gateway(t *testing.T, r *rig) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- Serve(ln, r.modem, r.broker.URL(), WithLogger(testLogger())) }()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		if err := <-done; err != nil {
+			t.Errorf("Serve returned %v, want nil after the listener closed", err)
+		}
+	})
+	return ln.Addr().String()
+}
+
+// localClient is a plain paho.mqtt.golang client over TCP to the gateway.
+func localClient(t *testing.T, addr, id string, rec *received) mqtt.Client {
+	t.Helper()
+	o := mqtt.NewClientOptions().AddBroker("tcp://"+addr).SetClientID(id).
+		SetProtocolVersion(4).SetAutoReconnect(false).SetConnectTimeout(waitTimeout)
+	if rec != nil {
+		o.SetDefaultPublishHandler(rec.handler)
+	}
+	return mqtt.NewClient(o)
+}
+
+func TestServeTwoClientsAndARefusedThird(t *testing.T) {
+	r := newRig(t, modemsim.EmbeddedOptions{}, simcom.A7600)
+	addr := gateway(t, r)
+
+	got := newReceived()
+	sub := localClient(t, addr, "gw-sub", got)
+	waitToken(t, sub.Connect(), "first local client")
+	waitToken(t, sub.Subscribe("gw/#", 1, got.handler), "subscribe")
+	pub := localClient(t, addr, "gw-pub", nil)
+	waitToken(t, pub.Connect(), "second local client")
+
+	// Both client indexes are taken: a third client is refused at once,
+	// in its own protocol version.
+	third := localClient(t, addr, "gw-third", nil)
+	tok := third.Connect()
+	if !tok.WaitTimeout(waitTimeout) {
+		t.Fatal("third client: no CONNACK")
+	}
+	if rc := tok.(*mqtt.ConnectToken).ReturnCode(); rc != 3 {
+		t.Errorf("third 3.1.1 client: return code %d, want 3 (server unavailable)", rc)
+	}
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c5 := paho.NewClient(paho.ClientConfig{Conn: conn})
+	ca, err := c5.Connect(testContext(t), &paho.Connect{ClientID: "gw-third5", KeepAlive: 30, CleanStart: true})
+	if err == nil || ca == nil || ca.ReasonCode != 0x88 {
+		t.Errorf("third MQTT 5 client: CONNACK %+v, %v; want 0x88", ca, err)
+	}
+	<-c5.Done()
+
+	payload := bytes.Repeat([]byte{0xA5, 0}, 2048)
+	waitToken(t, pub.Publish("gw/data", 2, false, payload), "publish through the gateway")
+	if m := got.wait(t, "gw/data", 1); !bytes.Equal(m[0], payload) {
+		t.Errorf("payload changed through the gateway")
+	}
+
+	// A client that leaves frees its index for the next one.
+	pub.Disconnect(1000)
+	// (The gateway may read the DISCONNECT after the next client's
+	// CONNECT; a refused client tries again, as clients do.)
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		again := localClient(t, addr, "gw-again", nil)
+		tok := again.Connect()
+		if !tok.WaitTimeout(waitTimeout) {
+			t.Fatal("client after one left: no CONNACK")
+		}
+		if tok.Error() == nil {
+			again.Disconnect(1000)
+			break
+		}
+		if tok.(*mqtt.ConnectToken).ReturnCode() != 3 || time.Now().After(deadline) {
+			t.Fatalf("client after one left: %v", tok.Error())
+		}
+	}
+	sub.Disconnect(1000)
+}
+
+// TestServeMosquittoClients drives the gateway with mosquitto_pub and
+// mosquitto_sub, independent MQTT implementations.
+func TestServeMosquittoClients(t *testing.T) {
+	if os.Getenv("CELLMQTT_INTEROP") != "1" {
+		t.Skip("set CELLMQTT_INTEROP=1 to run the mosquitto_pub/mosquitto_sub tests (apt-get install mosquitto-clients)")
+	}
+	for _, tool := range []string{"mosquitto_pub", "mosquitto_sub"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("CELLMQTT_INTEROP=1 but %s is missing: %v", tool, err)
+		}
+	}
+	r := newRig(t, modemsim.EmbeddedOptions{}, simcom.SIM7600)
+	addr := gateway(t, r)
+	host, port, _ := net.SplitHostPort(addr)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+
+	mosquitto := func(tool, version string, args ...string) *exec.Cmd {
+		return exec.CommandContext(ctx, tool, append([]string{"-h", host, "-p", port, "-V", version}, args...)...)
+	}
+	for _, version := range []string{"mqttv311", "mqttv5"} {
+		t.Run(version, func(t *testing.T) {
+			// Two Go clients take both client indexes: mosquitto_pub and
+			// mosquitto_sub, third each, are refused cleanly.
+			var holds []mqtt.Client
+			for i := range 2 {
+				h := localClient(t, addr, fmt.Sprintf("hold-%s-%d", version, i), nil)
+				waitToken(t, h.Connect(), "local Go client")
+				holds = append(holds, h)
+			}
+			for _, cmd := range []*exec.Cmd{
+				mosquitto("mosquitto_pub", version, "-i", "third-pub", "-t", "mq/x", "-m", "no"),
+				mosquitto("mosquitto_sub", version, "-i", "third-sub", "-t", "mq/#", "-C", "1"),
+			} {
+				msg, err := cmd.CombinedOutput()
+				if err == nil {
+					t.Errorf("%s was not refused: %s", cmd.Args[0], msg)
+				} else if !strings.Contains(strings.ToLower(string(msg)), "unavailable") {
+					t.Errorf("%s refused with %q, want server unavailable", cmd.Args[0], msg)
+				}
+			}
+			for _, h := range holds {
+				h.Disconnect(1000)
+			}
+
+			// A retained message from mosquitto_pub reaches mosquitto_sub
+			// when it subscribes, both through the gateway and the modem.
+			topic := "mq/" + version
+			if msg, err := mosquitto("mosquitto_pub", version, "-i", "mpub", "-t", topic,
+				"-m", "hello", "-q", "1", "-r").CombinedOutput(); err != nil {
+				t.Fatalf("mosquitto_pub: %v: %s", err, msg)
+			}
+			out, err := mosquitto("mosquitto_sub", version, "-i", "msub", "-t", topic,
+				"-q", "1", "-C", "1", "-v").CombinedOutput()
+			if err != nil {
+				t.Fatalf("mosquitto_sub: %v: %s", err, out)
+			}
+			if got := strings.TrimSpace(string(out)); got != topic+" hello" {
+				t.Errorf("mosquitto_sub printed %q, want %q", got, topic+" hello")
+			}
+		})
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		t.Fatal("interop test ran out of time")
+	}
+}
