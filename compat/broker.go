@@ -60,7 +60,7 @@ type adapter struct {
 	stopOnce    sync.Once
 	stopped     chan struct{}
 	releaseOnce sync.Once
-	reason   error // why it stopped; set before stopped closes
+	reason      error // why it stopped; set before stopped closes
 
 	alive        atomic.Bool // connected and no loss reported since
 	attempted    atomic.Bool // Connect was called (the index may be acquired)

@@ -41,7 +41,7 @@ func gateway(t *testing.T, r *rig) string {
 // localClient is a plain paho.mqtt.golang client over TCP to the gateway.
 func localClient(t *testing.T, addr, id string, rec *received) mqtt.Client {
 	t.Helper()
-	o := mqtt.NewClientOptions().AddBroker("tcp://"+addr).SetClientID(id).
+	o := mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(id).
 		SetProtocolVersion(4).SetAutoReconnect(false).SetConnectTimeout(waitTimeout)
 	if rec != nil {
 		o.SetDefaultPublishHandler(rec.handler)
