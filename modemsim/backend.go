@@ -146,6 +146,12 @@ func dialPaho(ctx context.Context, cfg linkConfig, ev linkEvents) (brokerLink, s
 	if err := tok.Error(); err != nil {
 		_ = raw.Close()
 		code := connectErrorCode(tok, err, ctx.Err())
+		if cfg.TLS && code == simcom.CodeSocketClosedByServer {
+			// The server ended the TLS session before CONNACK: it refused
+			// the session (e.g. no client certificate), which the firmware
+			// reports as a failed handshake.
+			code = simcom.CodeHandshakeFail
+		}
 		slog.Debug("modemsim: MQTT connect", "addr", cfg.Addr, "err", err, "code", int(code))
 		return nil, code
 	}
@@ -191,8 +197,10 @@ func connectErrorCode(tok mqtt.Token, err, ctxErr error) simcom.ResultCode {
 	}
 	var alert tls.AlertError
 	var recordErr tls.RecordHeaderError
+	var opErr *net.OpError
 	switch {
-	case errors.As(err, &alert), errors.As(err, &recordErr):
+	case errors.As(err, &alert), errors.As(err, &recordErr),
+		errors.As(err, &opErr) && opErr.Op == "remote error": // crypto/tls reports received alerts so
 		return simcom.CodeHandshakeFail
 	case errors.Is(ctxErr, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
 		return simcom.CodeTimeout
