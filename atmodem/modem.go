@@ -13,8 +13,16 @@ import (
 // one command is in flight at a time, and unsolicited result codes (URCs)
 // are routed to the sessions of their client index.
 //
+// The engine's parts, one file each: reader.go frames the byte stream
+// (lines, '>' prompts, length-delimited RX data); executor.go writes a
+// command and its data and decides when and how it completed; urc.go
+// classifies lines and routes URCs; rxmessage.go assembles received
+// messages; boot.go recognises reboots; trace.go logs the traffic.
+//
 // A Modem is safe for concurrent use; commands from several goroutines are
-// serialised.
+// serialised. After a command timed out, the next one is preceded by a
+// resynchronisation command (AT+CGMM, whose answer has an information line)
+// so that a late answer of the lost command is not taken for the next one's.
 type Modem struct {
 	rw       io.ReadWriteCloser
 	cfg      config
@@ -66,7 +74,10 @@ func New(rw io.ReadWriteCloser, opts ...Option) *Modem {
 // start with "AT" and hold no CR, LF or other control byte. A result line of
 // the command's own name followed by ERROR (e.g. "+CMQTTSTART: 23" and
 // ERROR) gives a *ResultError; ERROR, +CME ERROR and +CMS ERROR give an
-// error wrapping ErrCommandFailed.
+// error wrapping ErrCommandFailed. Command completes on OK: results that
+// the modem sends after OK (AT+CMQTTSTART, CONNECT, PUB ...) are not waited
+// for, and commands that prompt for data ('>') are not supported; use the
+// typed methods for those.
 func (m *Modem) Command(ctx context.Context, cmd string) ([]string, error) {
 	if err := checkCommandLine(cmd, m.Model()); err != nil {
 		return nil, err
