@@ -32,9 +32,10 @@ func crashPayload(n int) []byte {
 
 // TestHelperProcess is the child of TestCrashDurability, not a test of its
 // own: it Puts numbered messages into the queue in $CELLMQTT_QUEUE_CRASH_DIR
-// and prints "P id n" after each Put returns. Like a sender it removes the
-// oldest entry after every other Put, printing "r id" before Remove and
-// "R id" after. It runs until the parent kills it.
+// and prints "P id n" after each Put returns. It removes the oldest entry
+// after every sixth Put, like a sender, and most others out of order, so
+// segments are deleted and rewritten while it runs; it prints "r id" before
+// Remove and "R id" after. It runs until the parent kills it.
 func TestHelperProcess(t *testing.T) {
 	dir := os.Getenv(crashDirEnv)
 	if dir == "" {
@@ -46,6 +47,15 @@ func TestHelperProcess(t *testing.T) {
 		fmt.Fprintln(os.Stderr, "open:", err)
 		os.Exit(2)
 	}
+	remove := func(id ID) {
+		fmt.Fprintf(os.Stdout, "r %d\n", id)
+		if err := q.Remove(id); err != nil {
+			fmt.Fprintln(os.Stderr, "remove:", err)
+			os.Exit(2)
+		}
+		fmt.Fprintf(os.Stdout, "R %d\n", id)
+	}
+	var prev ID
 	for n := start; n < start+1_000_000; n++ {
 		id, err := q.Put(context.Background(), Message{Topic: "crash", Payload: crashPayload(n), QoS: 1})
 		if err != nil {
@@ -53,16 +63,15 @@ func TestHelperProcess(t *testing.T) {
 			os.Exit(2)
 		}
 		fmt.Fprintf(os.Stdout, "P %d %d\n", id, n) // unbuffered: printed means acknowledged
-		if n%2 == 1 {
+		switch {
+		case n%6 == 0: // a sender done with the oldest
 			if e, ok := q.Peek(); ok {
-				fmt.Fprintf(os.Stdout, "r %d\n", e.ID)
-				if err := q.Remove(e.ID); err != nil {
-					fmt.Fprintln(os.Stderr, "remove:", err)
-					os.Exit(2)
-				}
-				fmt.Fprintf(os.Stdout, "R %d\n", e.ID)
+				remove(e.ID)
 			}
+		case n%3 != 0 && prev != 0: // out of order: dead records pile up and get compacted
+			remove(prev)
 		}
+		prev = id
 	}
 	os.Exit(3) // the parent should have killed us long before
 }

@@ -356,3 +356,21 @@ func TestOpenFileErrors(t *testing.T) {
 		t.Fatal("OpenFile on a plain file succeeded")
 	}
 }
+
+func TestFileDroppedStayDropped(t *testing.T) {
+	dir := t.TempDir()
+	var dropped []ID
+	q := openFile(t, dir, Limits{MaxMessages: 2, Policy: DropOldest, OnDrop: func(e Entry) { dropped = append(dropped, e.ID) }}, FileOptions{})
+	var ids []ID
+	for i := range 5 {
+		ids = append(ids, mustPut(t, q, msg(fmt.Sprint(i), "")))
+	}
+	if fmt.Sprint(dropped) != fmt.Sprint(ids[:3]) {
+		t.Fatalf("OnDrop got %v, want %v", dropped, ids[:3])
+	}
+	closeFile(t, q)
+	q = openFile(t, dir, Limits{}, FileOptions{})
+	if got := fmt.Sprint(drain(t, q)); got != "[3 4]" {
+		t.Fatalf("after reopen %s, want [3 4]", got)
+	}
+}

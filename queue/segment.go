@@ -179,6 +179,7 @@ func (f *File) reclaim() {
 		f.segs = f.segs[1:]
 	}
 	if f.disk > 2*f.opt.segmentSize() && f.disk > 2*f.liveRec {
+		f.log.Debug("queue: compacting", "dir", f.dir, "disk_bytes", f.disk, "live_bytes", f.liveRec)
 		if err := f.rewrite(); err != nil {
 			f.log.Error("queue: compaction failed; keeping the old segments", "err", err)
 		}
