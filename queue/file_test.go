@@ -91,6 +91,9 @@ func TestFileSurvivesReopen(t *testing.T) {
 			closeFile(t, q)
 
 			q = openFile(t, dir, Limits{}, opt)
+			if q.FirstNewID() != ids[29]+1 {
+				t.Fatalf("FirstNewID %d, want %d", q.FirstNewID(), ids[29]+1)
+			}
 			select {
 			case <-q.Ready():
 			default:

@@ -1,6 +1,15 @@
 // Package queue holds outgoing messages while the modem link is down or busy:
 // one small interface with a memory implementation bounded by message count
 // and bytes, and a file implementation that survives a crash and a restart.
+//
+// NewMemory returns a Memory queue; OpenFile opens a File queue in a
+// directory. Both take the same Limits and behave the same way: FIFO, IDs
+// that grow, the three policies when full, ErrTooLarge for a message larger
+// than MaxBytes whatever the policy, and a Ready channel for the sender.
+//
+// The intended use is one sender loop that waits on Ready, Peeks the oldest
+// entry, publishes it and Removes it once the modem confirmed it; any number
+// of goroutines may Put concurrently.
 package queue
 
 import (
@@ -15,6 +24,8 @@ var (
 	// Block gave up when its context ended.
 	ErrQueueFull = errors.New("queue: full")
 	// ErrDropped: the message was removed to make room (policy DropOldest).
+	// The queues report drops through Limits.OnDrop; this error is for the
+	// caller to fail whatever waited for the dropped message.
 	ErrDropped = errors.New("queue: message dropped to make room")
 	// ErrClosed: the queue is closed.
 	ErrClosed = errors.New("queue: closed")
@@ -49,7 +60,8 @@ func (p Policy) String() string {
 	return fmt.Sprintf("Policy(%d)", int(p))
 }
 
-// Message is one outgoing MQTT message.
+// Message is one outgoing MQTT message. Topic and Payload are opaque to
+// the queues (any bytes); QoS and Retained are stored as given.
 type Message struct {
 	Topic    string
 	Payload  []byte
@@ -67,8 +79,8 @@ type Entry struct {
 	Message Message
 }
 
-// Limits bound a queue. A zero MaxMessages or MaxBytes means no limit of
-// that kind.
+// Limits bound a queue. A zero (or negative) MaxMessages or MaxBytes means
+// no limit of that kind.
 type Limits struct {
 	MaxMessages int
 	MaxBytes    int64 // counted as len(Topic)+len(Payload) per message
@@ -82,18 +94,25 @@ type Limits struct {
 // sends it, and removes it once the modem confirmed it, so an entry in
 // flight when the link drops stays at the head and is sent again.
 type Queue interface {
-	// Put appends m, applying the policy when full.
+	// Put appends m, applying the policy when full, and returns its ID.
+	// The queue keeps its own copy of the payload. Errors: ErrTooLarge
+	// (whatever the policy), ErrQueueFull (Reject, or Block when ctx ended
+	// first; it then also wraps ctx.Err()), ErrClosed, and for File a
+	// write error.
 	Put(ctx context.Context, m Message) (ID, error)
 	// Peek returns the oldest entry without removing it; ok is false when
-	// the queue is empty.
+	// the queue is empty or closed. The entry's payload is the queue's own
+	// copy and must not be modified.
 	Peek() (e Entry, ok bool)
 	// Remove deletes the entry with id; removing an unknown id is not an error.
 	Remove(id ID) error
-	// Ready is signalled (capacity 1, never blocks Put) whenever an entry is added.
+	// Ready is signalled (capacity 1, never blocks Put) whenever an entry is
+	// added. Close does not close it.
 	Ready() <-chan struct{}
 	// Len is the number of entries; Bytes their size as counted by Limits.
 	Len() int
 	Bytes() int64
 	// Close releases the queue; pending Put calls fail with ErrClosed.
+	// Closing twice is not an error.
 	Close() error
 }
