@@ -37,12 +37,22 @@ func (p *pacer) chunk() int {
 	return n
 }
 
+// idleSlack is how far behind its schedule the line may fall and still
+// count as continuously busy. A writer that wakes late (timer granularity,
+// a loaded machine) then catches up instead of losing the time, so the
+// long-term rate stays at the baud rate; a longer pause is an idle line.
+const idleSlack = 20 * time.Millisecond
+
 // reserve books the line for n bytes and returns the instant they have all
-// been sent. Deadlines are absolute, so sleeping late once does not slow
-// the long-term rate.
-func (p *pacer) reserve(n int) time.Time {
+// been sent. Deadlines are absolute, so sleeping late does not slow the
+// long-term rate.
+//
+// cont says the bytes continue a transmission already under way (the rest
+// of one write, the next piece of one output unit): the line was never
+// idle, so it catches up however late the writer woke.
+func (p *pacer) reserve(n int, cont bool) time.Time {
 	now := time.Now()
-	if p.free.Before(now) {
+	if !cont && p.free.Before(now.Add(-idleSlack)) {
 		p.free = now
 	}
 	p.free = p.free.Add(time.Duration(int64(n) * bitsPerByte * int64(time.Second) / int64(p.baud)))
@@ -67,6 +77,11 @@ func newPipe(baud int) *pipe {
 // write sends b over the line, blocking as long as a UART with a one-chunk
 // FIFO would. It gives up with errDetached when stop is closed.
 func (p *pipe) write(b []byte, stop <-chan struct{}) (int, error) {
+	return p.send(b, stop, false)
+}
+
+// send is write; cont says b continues the previous send without a pause.
+func (p *pipe) send(b []byte, stop <-chan struct{}, cont bool) (int, error) {
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
 	written := 0
@@ -79,7 +94,7 @@ func (p *pipe) write(b []byte, stop <-chan struct{}) (int, error) {
 	for len(b) > 0 {
 		n := min(len(b), p.pace.chunk())
 		if p.pace.baud > 0 {
-			d := time.Until(p.pace.reserve(n))
+			d := time.Until(p.pace.reserve(n, cont || written > 0))
 			if d > 0 {
 				if timer == nil {
 					timer = time.NewTimer(d)

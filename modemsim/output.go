@@ -200,8 +200,9 @@ func (o *output) idle() bool {
 	return len(o.queue) == 0 && len(o.urgent) == 0 && !o.writing
 }
 
-// run is the writer goroutine: it writes unit after unit with send.
-func (o *output) run(stop <-chan struct{}, send func([]byte) error) {
+// run is the writer goroutine: it writes unit after unit with send, whose
+// cont flag says the bytes continue the same unit.
+func (o *output) run(stop <-chan struct{}, send func(b []byte, cont bool) error) {
 	for {
 		u, ok := o.next(stop)
 		if !ok {
@@ -213,12 +214,12 @@ func (o *output) run(stop <-chan struct{}, send func([]byte) error) {
 				return
 			}
 			for _, b := range o.takeUrgent() {
-				if send(b) != nil {
+				if send(b, true) != nil {
 					return
 				}
 			}
 			n := min(len(data), writePiece)
-			if send(data[:n]) != nil {
+			if send(data[:n], len(data) < len(u.data)) != nil {
 				return
 			}
 			data = data[n:]
@@ -229,7 +230,7 @@ func (o *output) run(stop <-chan struct{}, send func([]byte) error) {
 				return
 			}
 			for _, b := range urgent {
-				if send(b) != nil {
+				if send(b, true) != nil {
 					return
 				}
 			}

@@ -323,8 +323,8 @@ func (s *Sim) closed() bool {
 }
 
 // sendToHost writes to the modem->host line (the writer goroutine only).
-func (s *Sim) sendToHost(b []byte) error {
-	n, err := s.toHost.write(b, s.done)
+func (s *Sim) sendToHost(b []byte, cont bool) error {
+	n, err := s.toHost.send(b, s.done, cont)
 	s.tr.record(ToHost, b[:n])
 	return err
 }
