@@ -394,3 +394,27 @@ func TestOneCommandInFlight(t *testing.T) {
 		}
 	}
 }
+
+// TestExecSplitAtEveryBoundary cuts a reply that mixes the answer, URCs, a
+// received message and the final result in two at every byte boundary.
+func TestExecSplitAtEveryBoundary(t *testing.T) {
+	reply := "AT+CMQTTPUB=0,1,60\r\r\nOK\r\n\r\n+CMQTTCONNLOST: 1,2\r\n" +
+		rxStream(0, "a/b", []byte("\r\nOK\r\n>\x00"), 1500) + "\x00\r\n+CMQTTPUB: 1,0\r\n\r\n+CMQTTPUB: 0,0\r\n"
+	for k := 1; k < len(reply); k++ {
+		rec := newEventRecorder()
+		sm := newScriptModem(t, deliverSplit(k), step{expect: "AT+CMQTTPUB=0,1,60\r", reply: reply})
+		m := New(sm, rec.option())
+		resp, err := m.exec(testCtx(t), request{line: "AT+CMQTTPUB=0,1,60", final: "+CMQTTPUB", index: 0})
+		if err != nil || len(resp.lines) != 0 {
+			t.Fatalf("split %d: lines %q, err %v", k, resp.lines, err)
+		}
+		if ev := rec.next(t); ev.Kind != EventConnLost || ev.Index != 1 {
+			t.Fatalf("split %d: event %+v", k, ev)
+		}
+		if ev := rec.next(t); ev.Kind != EventMessage || string(ev.Message.Payload) != "\r\nOK\r\n>\x00" {
+			t.Fatalf("split %d: event %+v", k, ev)
+		}
+		m.Close()
+		sm.verify(t)
+	}
+}

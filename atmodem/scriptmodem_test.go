@@ -19,7 +19,9 @@ import (
 //
 // How replies are cut into Reads is the delivery mode: deliverWhole returns
 // each reply in one Read (as far as the buffer allows), deliverBytes one
-// byte per Read, deliverChunks random chunk sizes from a seeded generator.
+// byte per Read, deliverChunks random chunk sizes from a seeded generator,
+// deliverSplit(k) each reply in two Reads cut after k bytes (loop k over a
+// reply to split it at every byte boundary).
 // Run a test under every mode with forEachDelivery.
 //
 // Usage:
@@ -68,7 +70,11 @@ type delivery struct {
 	name  string
 	bytes bool   // one byte per Read
 	seed  uint64 // non-zero: random chunks from this seed
+	split int    // non-zero: each reply in two Reads, cut after split bytes
 }
+
+// deliverSplit cuts each reply in two after k bytes.
+func deliverSplit(k int) delivery { return delivery{name: fmt.Sprintf("split%d", k), split: k} }
 
 var (
 	deliverWhole = delivery{name: "whole"}
@@ -144,6 +150,11 @@ func (s *scriptModem) fail(st step) {
 
 // enqueue makes p readable, cut by the delivery mode. s.mu is held.
 func (s *scriptModem) enqueue(p []byte) {
+	if k := s.mode.split; k > 0 && k < len(p) {
+		s.queue = append(s.queue, append([]byte(nil), p[:k]...), append([]byte(nil), p[k:]...))
+		s.cond.Broadcast()
+		return
+	}
 	for len(p) > 0 {
 		n := len(p)
 		switch {
