@@ -531,3 +531,21 @@ func TestSessionChecksBeforeWriting(t *testing.T) {
 		t.Errorf("wrote %q", w)
 	}
 }
+
+func TestSessionAfterModemClosed(t *testing.T) {
+	m, _ := startModem(t, deliverWhole, nil, WithModel(A7600))
+	s := newSession(t, m, 0)
+	_ = m.Close()
+	if ev := nextEvent(t, s); ev.Kind != EventClosed {
+		t.Fatalf("event %+v, want closed", ev)
+	}
+	if _, err := m.Session(1); !errors.Is(err, ErrClosed) {
+		t.Errorf("Session after Close: %v, want ErrClosed", err)
+	}
+	if _, err := m.FreeSession(); !errors.Is(err, ErrClosed) {
+		t.Errorf("FreeSession after Close: %v, want ErrClosed", err)
+	}
+	if err := s.Publish(testCtx(t), Publish{Topic: "t"}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Publish after Close: %v, want ErrClosed", err)
+	}
+}

@@ -22,6 +22,9 @@ type sessionTable struct {
 	// not recorded as connected.
 	losses  map[int]uint64
 	lossAll uint64
+	// closed is the error of EventClosed once dispatched: no session can
+	// be claimed after it (it would never get its EventClosed).
+	closed error
 
 	// setup serialises the modem-wide steps of the connect sequences of
 	// several sessions (service start and stop, certificate upload, SSL
@@ -73,10 +76,14 @@ type sslContextSetup struct {
 }
 
 // claim registers s under its index. It fails with ErrIndexInUse when the
-// index is claimed.
+// index is claimed, and with the transport's error (wrapping ErrClosed)
+// once the modem is closed.
 func (t *sessionTable) claim(s *Session) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.closed != nil {
+		return t.closed
+	}
 	if t.sessions == nil {
 		t.sessions = make(map[int]*Session, 2)
 	}
@@ -91,6 +98,9 @@ func (t *sessionTable) claim(s *Session) error {
 func (t *sessionTable) claimFree(s *Session, r Range) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.closed != nil {
+		return t.closed
+	}
 	if t.sessions == nil {
 		t.sessions = make(map[int]*Session, 2)
 	}
@@ -132,6 +142,12 @@ func (t *sessionTable) dispatch(ev Event) {
 	case EventNoNetwork, EventClosed:
 		t.state.connected = nil
 		t.lossAll++
+		if ev.Kind == EventClosed {
+			t.closed = ev.Err
+			if t.closed == nil {
+				t.closed = ErrClosed
+			}
+		}
 	}
 	var targets []*Session
 	if ev.Index < 0 {
