@@ -148,6 +148,10 @@ func (m *Modem) readLoop() {
 		n, err := m.rw.Read(buf)
 		if n > 0 {
 			m.fr.feed(buf[:n], m.handleFrame)
+			if m.fr.dropped > 0 {
+				m.trace.problem(fmt.Sprintf("dropped %d bytes of over-long lines", m.fr.dropped), nil)
+				m.fr.dropped = 0
+			}
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
