@@ -347,7 +347,7 @@ func TestAgainstModel(t *testing.T) {
 		rng := rand.New(rand.NewPCG(1, 2))
 		q := open(Limits{MaxMessages: 40, Policy: DropOldest})
 		var model []Entry
-		for op := range 3000 {
+		for op := range 1500 {
 			switch r := rng.IntN(10); {
 			case r < 5:
 				m := msg(fmt.Sprint(op), string(make([]byte, rng.IntN(20))))
