@@ -48,9 +48,9 @@ func BenchmarkReaderThroughput(b *testing.B) {
 	}
 }
 
-// instantModem answers every data command at once: "\r\n>" after a line
-// that ends in "\r", then "\r\nOK\r\n" once the announced data arrived. It
-// is enough for AT+CMQTTTOPIC=0,n / AT+CMQTTPAYLOAD=0,n benchmarks.
+// instantModem answers at once: "\r\n>" after a data command line ending in
+// ",n\r", then "\r\nOK\r\n" once the n bytes arrived; AT+CMQTTPUB with OK
+// and "+CMQTTPUB: 0,0". It is enough for TOPIC, PAYLOAD and PUB.
 type instantModem struct {
 	mu     sync.Mutex
 	cond   *sync.Cond
@@ -73,6 +73,8 @@ func (im *instantModem) Write(p []byte) (int, error) {
 		if im.need <= 0 {
 			im.out = append(im.out, "\r\nOK\r\n"...)
 		}
+	} else if bytes.HasPrefix(p, []byte("AT+CMQTTPUB=")) {
+		im.out = append(im.out, "\r\nOK\r\n\r\n+CMQTTPUB: 0,0\r\n"...)
 	} else if i := bytes.LastIndexByte(p, ','); i >= 0 && p[len(p)-1] == '\r' {
 		n := 0
 		for _, c := range p[i+1 : len(p)-1] {
@@ -121,6 +123,31 @@ func BenchmarkExecDataCommand(b *testing.B) {
 	for range b.N {
 		if _, err := m.exec(ctx, req); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkExecPublishSequence measures the engine's part of one publish:
+// AT+CMQTTTOPIC with a 20-byte topic, AT+CMQTTPAYLOAD with 256 bytes and
+// AT+CMQTTPUB with its result after OK, against an instantly answering modem.
+func BenchmarkExecPublishSequence(b *testing.B) {
+	m := New(newInstantModem())
+	defer m.Close()
+	topic := []byte("sensors/garage/temp0")
+	payload := bytes.Repeat([]byte{0xa5}, 256)
+	reqs := []request{
+		{line: "AT+CMQTTTOPIC=0,20", data: topic, index: 0},
+		{line: "AT+CMQTTPAYLOAD=0,256", data: payload, index: 0},
+		{line: "AT+CMQTTPUB=0,1,60", final: "+CMQTTPUB", index: 0},
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		for _, r := range reqs {
+			if _, err := m.exec(ctx, r); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 }
