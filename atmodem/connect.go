@@ -122,6 +122,57 @@ func (s *Session) Connect(ctx context.Context, opts ConnectOptions) error {
 	if c := s.connectedWith(); c != nil && sameConnect(*c, opts) {
 		return nil
 	}
+	remembered := s.remembers()
+	err := s.connectSequence(ctx, opts, b)
+	if err != nil && remembered && s.lostState(ctx, err) {
+		// The modem lost what this Modem remembers (a reboot or a service
+		// stop whose URC was missed): forget it and build it all again.
+		return s.connectSequence(ctx, opts, b)
+	}
+	return err
+}
+
+// remembers reports whether this Modem remembers a started service or an
+// acquisition for the index, i.e. whether Connect may skip steps.
+func (s *Session) remembers() bool {
+	var r bool
+	s.m.sessions.withState(func(st *modemState) { r = st.serviceStarted || st.acq(s.index) != nil })
+	return r
+}
+
+// lostState reports whether err says the modem lost state this Modem
+// remembers: result 20 (client not acquired), or a bare ERROR while the
+// service is down or the index free. It forgets what was lost.
+func (s *Session) lostState(ctx context.Context, err error) bool {
+	if code, ok := resultCodeOf(err); ok {
+		if code != simcom.CodeClientNotAcquired {
+			return false
+		}
+		s.m.sessions.withState(func(st *modemState) { st.setAcq(s.index, nil) })
+		return true
+	}
+	if !errors.Is(err, ErrCommandFailed) {
+		return false
+	}
+	clients, qerr := s.m.Acquired(ctx)
+	if qerr != nil {
+		if !unsupported(qerr) {
+			return false
+		}
+		s.m.sessions.reset() // the service is down: nothing of it is left
+		return true
+	}
+	for _, c := range clients {
+		if c.Index == s.index && c.ClientID == "" {
+			s.m.sessions.withState(func(st *modemState) { st.setAcq(s.index, nil) })
+			return true
+		}
+	}
+	return false
+}
+
+// connectSequence runs the steps of Connect that the modem needs.
+func (s *Session) connectSequence(ctx context.Context, opts ConnectOptions, b Broker) error {
 	epoch, _ := s.m.sessions.mark(s.index)
 	if err := s.acquire(ctx, epoch, opts, b.Type); err != nil {
 		return err
@@ -234,7 +285,10 @@ func (s *Session) notConnected(ctx context.Context, discErr error) bool {
 		return false
 	}
 	states, err := s.m.ConnectionStates(ctx)
-	return err == nil && !states[s.index]
+	if err != nil {
+		return unsupported(err) // ERROR: the service is down, nothing is connected
+	}
+	return !states[s.index]
 }
 
 // configure sets AT+CMQTTCFG: the UTF-8 check (off unless opts.CheckUTF8)
@@ -309,7 +363,7 @@ func (s *Session) connect(ctx context.Context, opts ConnectOptions, b Broker, tl
 		return err
 	}
 	if code, ok := resultCodeOf(err); ok {
-		if _, broker := code.ConnackReturnCode(); broker {
+		if _, broker := code.ConnackReturnCode(); broker || code == simcom.CodeClientNotAcquired {
 			return err
 		}
 	}
@@ -342,6 +396,10 @@ func (s *Session) Disconnect(ctx context.Context, timeout time.Duration) error {
 	setup.Lock()
 	defer setup.Unlock()
 	if err := s.m.EnsureReleased(ctx, s.index); err != nil {
+		if _, qerr := s.m.Acquired(ctx); refused(err) && unsupported(qerr) {
+			s.m.sessions.reset() // the service is down: nothing to release or stop
+			return nil
+		}
 		return s.wrap("release", err)
 	}
 	s.setAcq(epoch, nil)

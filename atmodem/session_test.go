@@ -549,3 +549,84 @@ func TestSessionAfterModemClosed(t *testing.T) {
 		t.Errorf("Publish after Close: %v, want ErrClosed", err)
 	}
 }
+
+// TestSessionRebuildsLostState: the modem lost state without a URC this
+// Modem saw; Connect learns it from the answers and builds it again.
+func TestSessionRebuildsLostState(t *testing.T) {
+	first := seq(
+		cmd("AT+CMQTTSTART", startOKFirst),
+		cmd(`AT+CMQTTACCQ=0,"d"`, ok),
+		cmd(`AT+CMQTTCFG="checkUTF8",0,0`, ok),
+		cmd(`AT+CMQTTCONNECT=0,"tcp://b.example:1883",60,0`, final("+CMQTTCONNECT", 0, 0)),
+		step{reply: "\r\n+CMQTTCONNLOST: 0,1\r\n"},
+	)
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"client no longer acquired", seq(first,
+			cmd(`AT+CMQTTCONNECT=0,"tcp://b.example:1883",60,0`, "\r\n+CMQTTCONNECT: 0,20\r\n\r\nERROR\r\n"),
+			cmd(`AT+CMQTTACCQ=0,"d"`, ok),
+			cmd(`AT+CMQTTCFG="checkUTF8",0,0`, ok),
+			cmd(`AT+CMQTTCONNECT=0,"tcp://b.example:1883",60,0`, final("+CMQTTCONNECT", 0, 0)),
+		)},
+		{"service stopped", seq(first,
+			cmd(`AT+CMQTTCONNECT=0,"tcp://b.example:1883",60,0`, "\r\nERROR\r\n"),
+			cmd("AT+CMQTTDISC?", "\r\nERROR\r\n"),
+			cmd("AT+CMQTTACCQ?", "\r\nERROR\r\n"),
+			cmd("AT+CMQTTSTART", startOKFirst),
+			cmd(`AT+CMQTTACCQ=0,"d"`, ok),
+			cmd(`AT+CMQTTCFG="checkUTF8",0,0`, ok),
+			cmd(`AT+CMQTTCONNECT=0,"tcp://b.example:1883",60,0`, final("+CMQTTCONNECT", 0, 0)),
+		)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, sm := startModem(t, deliverWhole, tc.steps, WithModel(A7600))
+			s := newSession(t, m, 0)
+			opts := ConnectOptions{Broker: "b.example", ClientID: "d"}
+			if err := s.Connect(testCtx(t), opts); err != nil {
+				t.Fatal(err)
+			}
+			if ev := nextEvent(t, s); ev.Kind != EventConnLost {
+				t.Fatalf("event %+v", ev)
+			}
+			if err := s.Connect(testCtx(t), opts); err != nil {
+				t.Fatal(err)
+			}
+			sm.waitSteps(t)
+		})
+	}
+}
+
+func TestSessionDisconnectServiceDown(t *testing.T) {
+	m, sm := startModem(t, deliverWhole, seq(
+		cmd("AT+CMQTTDISC=0,0", "\r\nERROR\r\n"),
+		cmd("AT+CMQTTDISC?", "\r\nERROR\r\n"),
+		cmd("AT+CMQTTREL=0", "\r\nERROR\r\n"),
+		cmd("AT+CMQTTACCQ?", "\r\nERROR\r\n"),
+	), WithModel(A7600))
+	s := newSession(t, m, 0)
+	if err := s.Disconnect(testCtx(t), 0); err != nil {
+		t.Fatal(err)
+	}
+	sm.waitSteps(t)
+}
+
+func TestSessionPasswordRedactedInErrors(t *testing.T) {
+	m, _ := startModem(t, deliverWhole, seq(
+		cmd("AT+CMQTTSTART", startOKFirst),
+		cmd(`AT+CMQTTACCQ=0,"d"`, ok),
+		cmd(`AT+CMQTTCFG="checkUTF8",0,0`, ok),
+		cmd(`AT+CMQTTCONNECT=0,"tcp://b.example:1883",60,0,"user","s3cr3t-pw"`, final("+CMQTTCONNECT", 0, 30)),
+	), WithModel(A7600))
+	s := newSession(t, m, 0)
+	err := s.Connect(testCtx(t), ConnectOptions{Broker: "b.example", ClientID: "d", Username: "user", Password: "s3cr3t-pw"})
+	var re *ResultError
+	if !errors.As(err, &re) || re.Code != 30 {
+		t.Fatalf("err = %v, want result 30", err)
+	}
+	if strings.Contains(err.Error(), "s3cr3t-pw") || !strings.Contains(err.Error(), "bad user name or password") {
+		t.Errorf("error %q shows the password or lacks the manual's text", err)
+	}
+}
