@@ -75,11 +75,6 @@ type client struct {
 	log    *slog.Logger
 	router *router
 
-	// opMu serialises the operations of the session (connect, publish,
-	// subscribe, liveness checks), so the multi-command sequences of one
-	// index never interleave.
-	opMu sync.Mutex
-
 	mu         sync.Mutex
 	state      state
 	closing    bool // Disconnect is waiting for the queue (quiesce)
@@ -87,12 +82,14 @@ type client struct {
 	ownModem   bool
 	usedTransp bool // the configured Transport was given to a Modem already
 	sess       *atmodem.Session
+	sessUsed   bool // the session was asked to connect (so Disconnect has something to undo)
 	q          queue.Queue
 	ownQueue   bool
 	broker     string
 	subs       []atmodem.Subscription // active subscriptions, in order
 	pendingOps []heldOp               // (un)subscribe requests held for the next connection (ResumeSubs)
 	sendHold   bool                   // the sender found the link gone; wait for the next connection
+	sendCancel context.CancelFunc     // cancels the publish in flight (a loss ends it)
 	dup        map[queue.ID]bool      // entries to send with DUP set
 	ctx        context.Context
 	cancel     context.CancelFunc
@@ -104,11 +101,13 @@ type client struct {
 
 	wg     sync.WaitGroup // the client's goroutines of one Connect..Disconnect
 	evwg   sync.WaitGroup // event loops; they end when their session closes
-	lossCh chan error     // capacity 1: a loss to handle
+	lossCh chan error     // capacity 1: a loss a command found
+	evLoss chan error     // capacity 1: a loss the modem reported (URC, reboot, EOF)
 	wake   chan struct{}  // capacity 1: the sender should look again
 	sent   chan struct{}  // capacity 1: a message was confirmed
 
 	lastActive atomic.Int64 // unix nanoseconds of the last sign of life
+	retries    int          // sender only: unknown-fate attempts of the head
 }
 
 // NewClient returns a client configured by a copy of o. It does not
@@ -192,11 +191,25 @@ func (c *client) goLocked(f func()) bool {
 // wait for it: it is the application's code.
 func (c *client) callback(f func()) { go f() }
 
-// signalLoss reports a connection loss to the supervisor without blocking.
+// signalLoss reports a connection loss a command found to the supervisor
+// without blocking.
 func (c *client) signalLoss(err error) {
 	c.mu.Lock()
 	ch := c.lossCh
 	c.mu.Unlock()
+	send(ch, err)
+}
+
+// signalEventLoss reports a connection loss the modem reported.
+func (c *client) signalEventLoss(err error) {
+	c.mu.Lock()
+	ch := c.evLoss
+	c.mu.Unlock()
+	send(ch, err)
+}
+
+// send offers err on ch without blocking.
+func send(ch chan error, err error) {
 	if ch == nil {
 		return
 	}

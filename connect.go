@@ -20,6 +20,12 @@ import (
 func (c *client) Connect() Token {
 	t := newConnectToken()
 	c.mu.Lock()
+	for c.state == stateDisconnecting && c.shutDone != nil {
+		done := c.shutDone // the previous connection is still closing things
+		c.mu.Unlock()
+		<-done
+		c.mu.Lock()
+	}
 	if c.state != stateDisconnected {
 		st := c.state
 		c.mu.Unlock()
@@ -30,11 +36,7 @@ func (c *client) Connect() Token {
 		t.finishConnect(ErrAlreadyConnected)
 		return t
 	}
-	done := c.shutDone
 	c.mu.Unlock()
-	if done != nil {
-		<-done // a shutdown of the previous connection is still closing things
-	}
 	if err := c.checkOptions(); err != nil {
 		t.finishConnect(err)
 		return t
@@ -59,6 +61,7 @@ func (c *client) Connect() Token {
 	c.closing = false
 	c.sendHold = false
 	c.lossCh = make(chan error, 1)
+	c.evLoss = make(chan error, 1)
 	c.wake = make(chan struct{}, 1)
 	c.sent = make(chan struct{}, 1)
 	c.shutDone = nil
@@ -89,7 +92,7 @@ func (c *client) checkOptions() error {
 	if o.WillEnabled && o.WillRetained {
 		return ErrWillRetained
 	}
-	if o.Modem == nil && o.Transport == nil && o.SerialPort == "" {
+	if o.Modem == nil && o.Transport == nil && o.OpenTransport == nil && o.SerialPort == "" {
 		return ErrNoTransport
 	}
 	if o.ClientIndex < -1 || o.ClientIndex > 1 {
@@ -176,13 +179,14 @@ func (c *client) attempt(ctx context.Context) error {
 		if err := sess.CheckConnect(co); err != nil {
 			return fmt.Errorf("cellmqtt: connect to %s: %w", b, err)
 		}
+		c.mu.Lock()
+		c.sessUsed = true
+		c.mu.Unlock()
 		actx, cancel := ctx, context.CancelFunc(func() {})
 		if c.opts.ConnectTimeout > 0 {
 			actx, cancel = context.WithTimeout(ctx, c.opts.ConnectTimeout)
 		}
-		c.opMu.Lock()
 		err := sess.Connect(actx, co)
-		c.opMu.Unlock()
 		timedOut := errors.Is(actx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
 		cancel()
 		if err == nil {
@@ -247,7 +251,7 @@ func (c *client) ensureSession(ctx context.Context) (*atmodem.Session, error) {
 	}
 	if m == nil {
 		var err error
-		m, own, err = c.openModem()
+		m, own, err = c.openModem(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -284,6 +288,7 @@ func (c *client) ensureSession(ctx context.Context) (*atmodem.Session, error) {
 	}
 	c.mu.Lock()
 	c.sess = sess
+	c.sessUsed = false
 	c.evwg.Add(1)
 	c.mu.Unlock()
 	go c.eventLoop(sess)
@@ -292,7 +297,7 @@ func (c *client) ensureSession(ctx context.Context) (*atmodem.Session, error) {
 
 // openModem opens the configured modem: shared (not owned), or from the
 // transport or the serial port (owned).
-func (c *client) openModem() (*atmodem.Modem, bool, error) {
+func (c *client) openModem(ctx context.Context) (*atmodem.Modem, bool, error) {
 	o := &c.opts
 	mopts := []atmodem.Option{atmodem.WithLogger(c.log)}
 	if o.Model != atmodem.AutoDetect {
@@ -313,6 +318,12 @@ func (c *client) openModem() (*atmodem.Modem, bool, error) {
 			return nil, false, fmt.Errorf("cellmqtt: the transport was closed and cannot be reopened: %w", atmodem.ErrClosed)
 		}
 		return atmodem.New(o.Transport, mopts...), true, nil
+	case o.OpenTransport != nil:
+		rw, err := o.OpenTransport(ctx)
+		if err != nil {
+			return nil, false, fmt.Errorf("cellmqtt: open the transport: %w", err)
+		}
+		return atmodem.New(rw, mopts...), true, nil
 	case o.SerialPort != "":
 		baud := o.SerialBaud
 		if baud == 0 {
@@ -329,7 +340,8 @@ func (c *client) openModem() (*atmodem.Modem, bool, error) {
 
 // canReopen reports whether a closed modem can be opened again.
 func (c *client) canReopen() bool {
-	return c.opts.SerialPort != "" && c.opts.Modem == nil && c.opts.Transport == nil
+	o := &c.opts
+	return o.Modem == nil && o.Transport == nil && (o.OpenTransport != nil || o.SerialPort != "")
 }
 
 // online finishes a connection: active subscriptions are renewed, held
@@ -343,9 +355,7 @@ func (c *client) online() error {
 	c.pendingOps = nil
 	c.mu.Unlock()
 	for _, s := range subs {
-		c.opMu.Lock()
 		err := sess.Subscribe(c.ctx, s)
-		c.opMu.Unlock()
 		if err != nil {
 			if linkGone(err) || c.ctx.Err() != nil {
 				c.mu.Lock()
@@ -382,9 +392,11 @@ func (c *client) online() error {
 
 // drainLoss forgets a loss reported before the connection was (re)made.
 func (c *client) drainLoss() {
-	select {
-	case <-c.lossCh:
-	default:
+	for _, ch := range []chan error{c.lossCh, c.evLoss} {
+		select {
+		case <-ch:
+		default:
+		}
 	}
 }
 

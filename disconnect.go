@@ -85,11 +85,11 @@ func (c *client) beginShutdownLocked() (done chan struct{}, ok bool) {
 func (c *client) finishShutdown(done chan struct{}, cause error) {
 	c.wg.Wait()
 	c.mu.Lock()
-	sess, m, ownModem := c.sess, c.modem, c.ownModem
+	sess, used, m, ownModem := c.sess, c.sessUsed, c.modem, c.ownModem
 	q, ownQueue := c.q, c.ownQueue
 	c.mu.Unlock()
 	if sess != nil {
-		if !isClosed(sess.Modem().Done()) {
+		if used && !isClosed(sess.Modem().Done()) {
 			ctx, cancel := context.WithTimeout(context.Background(), discBudget)
 			if err := sess.Disconnect(ctx, discTimeout); err != nil {
 				c.log.Info("cellmqtt: disconnect", "err", err)

@@ -25,7 +25,7 @@ func (c *client) eventLoop(sess *atmodem.Session) {
 		if ev.Kind == atmodem.EventClosed || ev.Kind == atmodem.EventReset {
 			c.holdSender()
 		}
-		c.signalLoss(err)
+		c.signalEventLoss(err)
 	}
 }
 

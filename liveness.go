@@ -41,9 +41,7 @@ func (c *client) liveness() {
 func (c *client) checkLink(sess *atmodem.Session) error {
 	ctx, cancel := context.WithTimeout(c.ctx, DefaultLivenessTimeout)
 	defer cancel()
-	c.opMu.Lock()
 	up, err := sess.Connected(ctx)
-	c.opMu.Unlock()
 	switch {
 	case err != nil:
 		return fmt.Errorf("%w: %w", ErrLiveness, err)

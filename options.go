@@ -1,6 +1,7 @@
 package cellmqtt
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"time"
@@ -74,13 +75,14 @@ type ClientOptions struct {
 	DefaultPublishHandler MessageHandler
 
 	// The modem: one of SerialPort, Transport or Modem.
-	SerialPort  string
-	SerialBaud  int
-	Transport   io.ReadWriteCloser
-	Modem       *atmodem.Modem
-	ClientIndex int // -1: the lowest free index
-	Model       atmodem.Model
-	TLS         *TLSConfig
+	SerialPort    string
+	SerialBaud    int
+	Transport     io.ReadWriteCloser
+	OpenTransport func(ctx context.Context) (io.ReadWriteCloser, error)
+	Modem         *atmodem.Modem
+	ClientIndex   int // -1: the lowest free index
+	Model         atmodem.Model
+	TLS           *TLSConfig
 
 	APN              string
 	NetworkWait      time.Duration
@@ -261,6 +263,15 @@ func (o *ClientOptions) SetSerialPort(path string, baud int) *ClientOptions {
 // TCP bridge, the emulator). The client closes it on Disconnect.
 func (o *ClientOptions) SetTransport(rw io.ReadWriteCloser) *ClientOptions {
 	o.Transport = rw
+	return o
+}
+
+// SetOpenTransport makes the client open its byte stream to the modem's AT
+// port with open, on Connect and again whenever the stream closed (a TCP
+// bridge that dropped, a device that re-enumerated); the client closes it
+// on Disconnect.
+func (o *ClientOptions) SetOpenTransport(open func(ctx context.Context) (io.ReadWriteCloser, error)) *ClientOptions {
+	o.OpenTransport = open
 	return o
 }
 

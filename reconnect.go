@@ -3,6 +3,7 @@ package cellmqtt
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cellmqtt/cellmqtt/atmodem"
 )
@@ -15,30 +16,57 @@ func (c *client) supervise() {
 		select {
 		case <-c.ctx.Done():
 			return
-		case cause := <-c.lossCh:
-			c.mu.Lock()
-			if c.state != stateConnected {
-				c.mu.Unlock()
-				continue // a loss reported while (re)connecting: the attempt sees it
-			}
-			if c.opts.AutoReconnect {
-				c.state = stateReconnecting
-			}
-			c.sendHold = true
-			c.mu.Unlock()
-			c.log.Warn("cellmqtt: connection lost", "err", cause)
-			if h := c.opts.OnConnectionLost; h != nil {
-				c.callback(func() { h(c, cause) })
-			}
-			if !c.opts.AutoReconnect {
-				c.abort(cause)
+		case cause := <-c.evLoss:
+			if !c.lost(cause) {
 				return
 			}
-			if !c.reconnect() {
+		case cause := <-c.lossCh:
+			// A command often meets the loss just before the modem's
+			// report of it arrives; that report says more.
+			t := time.NewTimer(lossGrace)
+			select {
+			case ev := <-c.evLoss:
+				cause = ev
+			case <-t.C:
+			case <-c.ctx.Done():
+			}
+			t.Stop()
+			if !c.lost(cause) {
 				return
 			}
 		}
 	}
+}
+
+// lossGrace is how long a loss found by a command waits for the modem's
+// own report of it.
+const lossGrace = 250 * time.Millisecond
+
+// lost handles one connection loss; it reports whether the supervisor
+// goes on.
+func (c *client) lost(cause error) bool {
+	c.mu.Lock()
+	if c.state != stateConnected {
+		c.mu.Unlock()
+		return true // a loss reported while (re)connecting: the attempt sees it
+	}
+	if c.opts.AutoReconnect {
+		c.state = stateReconnecting
+	}
+	c.sendHold = true
+	if c.sendCancel != nil {
+		c.sendCancel() // its result may never come on a lost connection
+	}
+	c.mu.Unlock()
+	c.log.Warn("cellmqtt: connection lost", "err", cause)
+	if h := c.opts.OnConnectionLost; h != nil {
+		c.callback(func() { h(c, cause) })
+	}
+	if !c.opts.AutoReconnect {
+		c.abort(cause)
+		return false
+	}
+	return c.reconnect()
 }
 
 // reconnect retries the connection with exponential backoff and jitter from

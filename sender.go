@@ -15,6 +15,10 @@ import (
 // that left its fate unknown while the link was found alive.
 const retryPause = time.Second
 
+// maxUncertain is how often one message is sent again after such answers
+// before its token fails with the last error.
+const maxUncertain = 5
+
 // sender hands the head of the queue to the modem while connected, one
 // message at a time, in order.
 func (c *client) sender() {
@@ -59,11 +63,18 @@ func (c *client) sendOne() bool {
 		Dup:     m.QoS > 0 && c.isDup(e.ID),
 		Timeout: pubTimeout(c.opts.WriteTimeout),
 	}
-	c.opMu.Lock()
-	err := sess.Publish(c.ctx, p)
-	c.opMu.Unlock()
+	sctx, cancel := context.WithCancel(c.ctx)
+	c.mu.Lock()
+	c.sendCancel = cancel
+	c.mu.Unlock()
+	err := sess.Publish(sctx, p)
+	c.mu.Lock()
+	c.sendCancel = nil
+	c.mu.Unlock()
+	cancel()
 	switch {
 	case err == nil:
+		c.retries = 0
 		c.touch()
 		c.dupClear(e.ID)
 		if rerr := c.q.Remove(e.ID); rerr != nil {
@@ -71,25 +82,36 @@ func (c *client) sendOne() bool {
 		}
 		c.tok.complete(e.ID, nil)
 		kick(c.sent)
-	case c.ctx.Err() != nil:
+	case sctx.Err() != nil:
+		// Disconnect, or a loss the modem reported while the message was
+		// in flight (its result may never come): send it again later.
 		c.markDup(e)
 	case linkGone(err):
 		c.markDup(e)
 		c.holdSender()
 		c.signalLoss(fmt.Errorf("cellmqtt: publish to %q: %w", m.Topic, err))
-	case uncertain(err):
-		// The message may or may not have reached the broker; ask the
-		// modem whether the link still stands before sending it again.
+	case !refused(err):
+		// The message may or may not have reached the broker (no answer,
+		// the modem's own timeout, a bare ERROR after a state the client
+		// has not heard of yet); ask the modem whether the link still
+		// stands before sending it again.
 		c.markDup(e)
 		if lerr := c.checkLink(sess); lerr != nil {
 			c.holdSender()
-			c.signalLoss(lerr)
+			c.signalLoss(fmt.Errorf("%w (after publish: %w)", lerr, err))
 			return true
 		}
-		sleepCtx(c.ctx, retryPause)
+		c.retries++
+		if c.retries < maxUncertain {
+			sleepCtx(c.ctx, retryPause)
+			return true
+		}
+		c.log.Warn("cellmqtt: publish keeps failing on a live link, giving up on the message", "topic", m.Topic, "err", err)
+		fallthrough
 	default:
 		// The modem refused this message: it is not sent again.
 		c.log.Warn("cellmqtt: publish refused by the modem", "topic", m.Topic, "err", err)
+		c.retries = 0
 		c.dupClear(e.ID)
 		if rerr := c.q.Remove(e.ID); rerr != nil {
 			c.log.Error("cellmqtt: remove a refused message from the queue", "err", rerr)
@@ -116,12 +138,14 @@ func (c *client) markDup(e queue.Entry) {
 
 // linkGone reports an error meaning the MQTT connection (or the modem
 // link) is gone: results 9 (network not opened), 11 (no connection), 26
-// (socket closed by server), a closed transport, a reboot, a loss URC.
+// (socket closed by server), 20 (client not acquired: the modem forgot the
+// client, e.g. after a reboot), a closed transport, a reboot, a loss URC.
 func linkGone(err error) bool {
 	var re *atmodem.ResultError
 	if errors.As(err, &re) {
 		switch re.Code {
-		case simcom.CodeNetworkNotOpened, simcom.CodeNoConnection, simcom.CodeSocketClosedByServer:
+		case simcom.CodeNetworkNotOpened, simcom.CodeNoConnection, simcom.CodeSocketClosedByServer,
+			simcom.CodeClientNotAcquired:
 			return true
 		}
 	}
@@ -130,19 +154,22 @@ func linkGone(err error) bool {
 		errors.Is(err, atmodem.ErrKeepalive)
 }
 
-// uncertain reports an error after which a message may or may not have
-// reached the broker: no answer in time, the modem's own timeout (17) or
-// send failure (16), busy after every retry (14).
-func uncertain(err error) bool {
+// refused reports an error by which the modem rejected this message
+// itself, so sending it again cannot help: a result code other than those
+// of a lost link (linkGone) or of an unknown fate (17 timeout, 16 sock
+// sending fail, 14 busy), or a parameter found invalid. Anything else (no
+// answer in time, a bare ERROR, busy after every retry) leaves the
+// message's fate unknown.
+func refused(err error) bool {
 	var re *atmodem.ResultError
 	if errors.As(err, &re) {
 		switch re.Code {
 		case simcom.CodeTimeout, simcom.CodeSockSendingFail, simcom.CodeClientBusy:
-			return true
+			return false
 		}
+		return !linkGone(err)
 	}
-	return errors.Is(err, atmodem.ErrTimeout) || errors.Is(err, atmodem.ErrBusy) ||
-		errors.Is(err, context.DeadlineExceeded)
+	return errors.Is(err, atmodem.ErrInvalidParameter)
 }
 
 // dupSet marks entry id to be sent with DUP set.

@@ -66,14 +66,12 @@ func (c *client) subscribe(subs []atmodem.Subscription, callback MessageHandler)
 		c.router.addRoute(s.Topic, callback)
 	}
 	op := func(sess *atmodem.Session) error {
-		c.opMu.Lock()
 		var err error
 		if len(subs) == 1 {
 			err = sess.Subscribe(c.ctx, subs[0])
 		} else {
 			err = sess.SubscribeMultiple(c.ctx, subs)
 		}
-		c.opMu.Unlock()
 		if err == nil {
 			c.touch()
 			c.rememberSubs(subs)
@@ -122,9 +120,7 @@ func (c *client) Unsubscribe(topics ...string) Token {
 		c.router.deleteRoute(topic)
 	}
 	op := func(sess *atmodem.Session) error {
-		c.opMu.Lock()
 		err := sess.Unsubscribe(c.ctx, topics...)
-		c.opMu.Unlock()
 		if err == nil {
 			c.touch()
 		} else {
