@@ -418,3 +418,19 @@ func TestExecSplitAtEveryBoundary(t *testing.T) {
 		sm.verify(t)
 	}
 }
+
+func TestExecResyncFailsThenCommandGoes(t *testing.T) {
+	shortResync := Option(func(c *config) { c.resyncTimeout = 50 * time.Millisecond })
+	m, sm := startModem(t, deliverWhole, []step{
+		{expect: "AT+CSQ\r"},
+		{expect: "AT+CGMM\r", reply: "\r\nERROR\r\n"}, // no information line: not in sync
+		{expect: "AT\r", reply: "\r\nOK\r\n"},
+	}, shortResync, WithDefaultTimeout(50*time.Millisecond))
+	if _, err := m.exec(testCtx(t), request{line: "AT+CSQ", index: -1}); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("err = %v, want ErrTimeout", err)
+	}
+	if _, err := m.exec(testCtx(t), request{line: "AT", index: -1, timeout: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	sm.waitSteps(t)
+}
