@@ -25,11 +25,38 @@ type observeHook struct {
 	mu       sync.Mutex
 	connects []mochipk.ConnectParams
 	publish  chan mochipk.Packet
+	gone     chan string // client IDs, once the broker is done with them (will sent)
 }
 
 func (h *observeHook) ID() string { return "observe" }
 
-func (h *observeHook) Provides(b byte) bool { return b == mochi.OnConnect || b == mochi.OnPublish }
+func (h *observeHook) Provides(b byte) bool {
+	return b == mochi.OnConnect || b == mochi.OnPublish || b == mochi.OnDisconnect
+}
+
+func (h *observeHook) OnDisconnect(cl *mochi.Client, _ error, _ bool) {
+	select {
+	case h.gone <- cl.ID:
+	default:
+	}
+}
+
+// waitGone waits until the broker has finished with client id (mochi
+// sends the will before it reports the disconnection).
+func (h *observeHook) waitGone(t *testing.T, id string) {
+	t.Helper()
+	deadline := time.After(testWait)
+	for {
+		select {
+		case got := <-h.gone:
+			if got == id {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("broker did not see %s go within %v", id, testWait)
+		}
+	}
+}
 
 func (h *observeHook) OnConnect(_ *mochi.Client, pk mochipk.Packet) error {
 	h.mu.Lock()
@@ -59,7 +86,7 @@ func (h *observeHook) lastConnect(t *testing.T) mochipk.ConnectParams {
 // observe attaches an observeHook to an embedded broker.
 func observe(t *testing.T, b *EmbeddedBroker) *observeHook {
 	t.Helper()
-	h := &observeHook{publish: make(chan mochipk.Packet, 100)}
+	h := &observeHook{publish: make(chan mochipk.Packet, 100), gone: make(chan string, 100)}
 	if err := b.server.AddHook(h, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -374,6 +401,7 @@ func TestDropDeliversWillDisconnectDoesNot(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := startEmbedded(t, EmbeddedOptions{})
+			h := observe(t, b)
 			watcher := newPeer(t, b.Addr())
 			watcher.subscribe(t, "will/#")
 			cfg := plainConfig(b.Addr(), "dev-"+tt.name)
@@ -384,7 +412,9 @@ func TestDropDeliversWillDisconnectDoesNot(t *testing.T) {
 			if link.Connected() {
 				t.Error("Connected() = true after the end of the link")
 			}
-			// A marker published afterwards shows whether the will came first.
+			// Once the broker is done with the client, a marker published
+			// afterwards shows whether a will came first.
+			h.waitGone(t, cfg.ClientID)
 			newPeer(t, b.Addr()).publish(t, "will/marker", 1, false, []byte("marker"))
 			got := watcher.next(t)
 			if gotWill := got.topic == "will/dev"; gotWill != tt.wantWill {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -37,6 +38,7 @@ type EmbeddedOptions struct {
 // demo and `cellmqtt sim --broker embedded`.
 type EmbeddedBroker struct {
 	server *mochi.Server
+	ln     *trackingListener
 	addr   string
 	tls    bool
 	once   sync.Once
@@ -62,15 +64,24 @@ func StartEmbeddedBroker(opts EmbeddedOptions) (*EmbeddedBroker, error) {
 	if err := s.AddHook(hook, nil); err != nil {
 		return nil, fmt.Errorf("modemsim: embedded broker auth: %w", err)
 	}
-	tcp := listeners.NewTCP(listeners.Config{ID: "tcp", Address: addr, TLSConfig: opts.TLS})
-	if err := s.AddListener(tcp); err != nil {
+	raw, err := net.Listen("tcp", addr)
+	if err != nil {
 		return nil, fmt.Errorf("modemsim: embedded broker listen on %s: %w", addr, err)
 	}
+	tl := &trackingListener{Listener: raw}
+	var ln net.Listener = tl
+	if opts.TLS != nil {
+		ln = tls.NewListener(tl, opts.TLS)
+	}
+	if err := s.AddListener(listeners.NewNet("tcp", ln)); err != nil {
+		_ = raw.Close()
+		return nil, fmt.Errorf("modemsim: embedded broker listener: %w", err)
+	}
 	if err := s.Serve(); err != nil {
-		_ = s.Close()
+		_ = raw.Close()
 		return nil, fmt.Errorf("modemsim: embedded broker: %w", err)
 	}
-	return &EmbeddedBroker{server: s, addr: tcp.Address(), tls: opts.TLS != nil}, nil
+	return &EmbeddedBroker{server: s, ln: tl, addr: raw.Addr().String(), tls: opts.TLS != nil}, nil
 }
 
 // Addr is the broker's host:port, e.g. "127.0.0.1:41883".
@@ -124,8 +135,100 @@ func (b *EmbeddedBroker) Publish(topic string, payload []byte, retain bool, qos 
 // Close stops the broker and disconnects its clients. It is safe to call
 // more than once.
 func (b *EmbeddedBroker) Close() error {
-	b.once.Do(func() { b.err = b.server.Close() })
+	b.once.Do(func() {
+		// mochi's Close waits for its client goroutines while a connection
+		// accepted just before may still be registering with them (a data
+		// race in mochi): stop accepting, let every accepted connection
+		// reach the broker, then close.
+		_ = b.ln.Close()
+		b.ln.settle(time.Second)
+		b.err = b.server.Close()
+	})
 	return b.err
+}
+
+// trackingListener counts the accepted connections the broker has not
+// started to read yet.
+type trackingListener struct {
+	net.Listener
+	mu      sync.Mutex
+	pending int
+	changed chan struct{} // closed and replaced whenever pending drops
+}
+
+// Accept accepts a connection and counts it until its first use.
+func (l *trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	l.pending++
+	l.mu.Unlock()
+	return &trackedConn{Conn: c, l: l}, nil
+}
+
+// used records that the broker started with a connection.
+func (l *trackingListener) used() {
+	l.mu.Lock()
+	l.pending--
+	if l.changed != nil {
+		close(l.changed)
+		l.changed = nil
+	}
+	l.mu.Unlock()
+}
+
+// settle waits until every accepted connection was used, at most d.
+func (l *trackingListener) settle(d time.Duration) {
+	limit := time.After(d)
+	for {
+		l.mu.Lock()
+		if l.pending <= 0 {
+			l.mu.Unlock()
+			return
+		}
+		if l.changed == nil {
+			l.changed = make(chan struct{})
+		}
+		ch := l.changed
+		l.mu.Unlock()
+		select {
+		case <-ch:
+		case <-limit:
+			return
+		}
+	}
+}
+
+// trackedConn tells its listener when the broker first reads, writes,
+// sets a deadline on or closes it (all after mochi registered the client).
+type trackedConn struct {
+	net.Conn
+	l    *trackingListener
+	once sync.Once
+}
+
+func (c *trackedConn) use() { c.once.Do(c.l.used) }
+
+func (c *trackedConn) Read(b []byte) (int, error)  { c.use(); return c.Conn.Read(b) }
+func (c *trackedConn) Write(b []byte) (int, error) { c.use(); return c.Conn.Write(b) }
+func (c *trackedConn) Close() error                { c.use(); return c.Conn.Close() }
+func (c *trackedConn) SetDeadline(t time.Time) error {
+	c.use()
+	return c.Conn.SetDeadline(t)
+}
+func (c *trackedConn) SetReadDeadline(t time.Time) error {
+	c.use()
+	return c.Conn.SetReadDeadline(t)
+}
+
+// CloseWrite shuts down the sending half (DropClient).
+func (c *trackedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.New("connection cannot close its sending half")
 }
 
 // embeddedAuth is the embedded broker's authentication hook: every client,
