@@ -434,3 +434,28 @@ func TestExecResyncFailsThenCommandGoes(t *testing.T) {
 	}
 	sm.waitSteps(t)
 }
+
+func TestExecFinalWithoutOK(t *testing.T) {
+	shortGrace := Option(func(c *config) { c.finalGrace = 20 * time.Millisecond })
+	tests := []struct {
+		name  string
+		reply string
+		code  ResultCode // -1: success
+	}{
+		{"result 0, OK lost", "\r\n+CMQTTDISC: 0,0\r\n", -1},
+		{"result 11, OK or ERROR lost", "\r\n+CMQTTDISC: 0,11\r\n", 11},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _ := startModem(t, deliverWhole, []step{{expect: "AT+CMQTTDISC=0,60\r", reply: tc.reply}}, shortGrace)
+			_, err := m.exec(testCtx(t), request{line: "AT+CMQTTDISC=0,60", final: "+CMQTTDISC", index: 0, timeout: time.Minute})
+			var re *ResultError
+			switch {
+			case tc.code < 0 && err != nil:
+				t.Fatalf("err = %v, want success after the grace time", err)
+			case tc.code >= 0 && (!errors.As(err, &re) || re.Code != tc.code):
+				t.Fatalf("err = %v, want ResultError %d", err, tc.code)
+			}
+		})
+	}
+}
