@@ -459,3 +459,19 @@ func TestExecFinalWithoutOK(t *testing.T) {
 		})
 	}
 }
+
+// failingWrites is a modem port whose writes fail (an unplugged USB modem
+// before its reads notice).
+type failingWrites struct{ *scriptModem }
+
+func (failingWrites) Write([]byte) (int, error) { return 0, errors.New("write /dev/ttyUSB2: input/output error") }
+
+func TestExecWriteFails(t *testing.T) {
+	sm := newScriptModem(t, deliverWhole)
+	m := New(failingWrites{sm})
+	defer m.Close()
+	_, err := m.exec(testCtx(t), request{line: "AT", index: -1})
+	if !errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), "input/output error") {
+		t.Fatalf("err = %v, want ErrClosed with the cause", err)
+	}
+}
