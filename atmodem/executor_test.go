@@ -464,7 +464,9 @@ func TestExecFinalWithoutOK(t *testing.T) {
 // before its reads notice).
 type failingWrites struct{ *scriptModem }
 
-func (failingWrites) Write([]byte) (int, error) { return 0, errors.New("write /dev/ttyUSB2: input/output error") }
+func (failingWrites) Write([]byte) (int, error) {
+	return 0, errors.New("write /dev/ttyUSB2: input/output error")
+}
 
 func TestExecWriteFails(t *testing.T) {
 	sm := newScriptModem(t, deliverWhole)
