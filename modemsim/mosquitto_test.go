@@ -108,22 +108,18 @@ func freePorts(t *testing.T, n int) []int {
 }
 
 // startMosquitto runs mosquitto with a generated configuration on free
-// loopback ports and stops it with the test.
+// loopback ports and stops it with the test. mosquitto cannot listen on
+// port 0, so a port taken between reservation and start means another try.
 func startMosquitto(t *testing.T, opts mosquittoOptions) *mosquitto {
 	t.Helper()
 	bin := mosquittoTool(t, "mosquitto")
 	dir := t.TempDir()
-	ports := freePorts(t, 3)
-	m := &mosquitto{
-		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
-		log:  &lockedBuffer{wrote: make(chan struct{}, 1)},
-	}
-	var conf strings.Builder
-	conf.WriteString("per_listener_settings false\npersistence false\nlog_dest stderr\nlog_type all\n")
+	var common strings.Builder
+	common.WriteString("per_listener_settings false\npersistence false\nlog_dest stderr\nlog_type all\n")
 	if u, err := user.Current(); err == nil {
 		// As root, mosquitto would drop to user "mosquitto", which cannot
 		// read the test's files.
-		fmt.Fprintf(&conf, "user %s\n", u.Username)
+		fmt.Fprintf(&common, "user %s\n", u.Username)
 	}
 	if len(opts.Users) > 0 {
 		pw := filepath.Join(dir, "passwd")
@@ -139,22 +135,41 @@ func startMosquitto(t *testing.T, opts mosquittoOptions) *mosquitto {
 				t.Fatalf("mosquitto_passwd: %v: %s", err, out)
 			}
 		}
-		fmt.Fprintf(&conf, "allow_anonymous false\npassword_file %s\n", pw)
+		fmt.Fprintf(&common, "allow_anonymous false\npassword_file %s\n", pw)
 	} else {
-		conf.WriteString("allow_anonymous true\n")
+		common.WriteString("allow_anonymous true\n")
 	}
-	fmt.Fprintf(&conf, "listener %d 127.0.0.1\n", ports[0])
+	var ca, cert, key string
 	if opts.PKI != nil {
-		ca, cert, key := opts.PKI.writeFiles(t, dir)
-		m.TLSAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))
-		m.MTLSAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2]))
-		for i, require := range []bool{false, true} {
-			fmt.Fprintf(&conf, "listener %d 127.0.0.1\ncafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate %v\n",
-				ports[1+i], ca, cert, key, require)
-		}
+		ca, cert, key = opts.PKI.writeFiles(t, dir)
 	}
-	confPath := filepath.Join(dir, "mosquitto.conf")
-	if err := os.WriteFile(confPath, []byte(conf.String()), 0o644); err != nil {
+	for attempt := 1; ; attempt++ {
+		ports := freePorts(t, 3)
+		m := &mosquitto{
+			Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
+			log:  &lockedBuffer{wrote: make(chan struct{}, 1)},
+		}
+		conf := common.String() + fmt.Sprintf("listener %d 127.0.0.1\n", ports[0])
+		if opts.PKI != nil {
+			m.TLSAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))
+			m.MTLSAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2]))
+			for i, require := range []bool{false, true} {
+				conf += fmt.Sprintf("listener %d 127.0.0.1\ncafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate %v\n",
+					ports[1+i], ca, cert, key, require)
+			}
+		}
+		if m.run(t, bin, filepath.Join(dir, "mosquitto.conf"), conf, attempt < 3) {
+			return m
+		}
+		t.Logf("mosquitto attempt %d: a port was taken, trying others", attempt)
+	}
+}
+
+// run starts mosquitto with conf and waits until it runs. It returns false
+// when mosquitto could not bind a port and retry is allowed.
+func (m *mosquitto) run(t *testing.T, bin, confPath, conf string, retry bool) bool {
+	t.Helper()
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "-c", confPath)
@@ -164,25 +179,29 @@ func startMosquitto(t *testing.T, opts mosquittoOptions) *mosquitto {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		<-exited
-		if t.Failed() {
-			t.Logf("mosquitto configuration:\n%s\nmosquitto log:\n%s", conf.String(), m.log.String())
-		}
-	})
 	deadline := time.After(testWait)
 	for !strings.Contains(m.log.String(), " running") {
 		select {
 		case <-m.log.wrote:
 		case err := <-exited:
-			exited <- err
-			t.Fatalf("mosquitto exited: %v\n%s\nconfiguration:\n%s", err, m.log.String(), conf.String())
+			if retry && strings.Contains(m.log.String(), "Address already in use") {
+				return false
+			}
+			t.Fatalf("mosquitto exited: %v\n%s\nconfiguration:\n%s", err, m.log.String(), conf)
 		case <-deadline:
+			_ = cmd.Process.Kill()
+			<-exited
 			t.Fatalf("mosquitto not running within %v:\n%s", testWait, m.log.String())
 		}
 	}
-	return m
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		<-exited
+		if t.Failed() {
+			t.Logf("mosquitto configuration:\n%s\nmosquitto log:\n%s", conf, m.log.String())
+		}
+	})
+	return true
 }
 
 // hostPort splits a host:port for the clients' -h and -p flags.
