@@ -1,7 +1,6 @@
 package cellmqtt
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -29,7 +28,13 @@ type env struct {
 
 func newEnv(t *testing.T, cfg modemsim.Config) *env {
 	t.Helper()
-	b, err := modemsim.StartEmbeddedBroker(modemsim.EmbeddedOptions{})
+	return newEnvWith(t, cfg, modemsim.EmbeddedOptions{})
+}
+
+// newEnvWith is newEnv with a configured broker.
+func newEnvWith(t *testing.T, cfg modemsim.Config, bo modemsim.EmbeddedOptions) *env {
+	t.Helper()
+	b, err := modemsim.StartEmbeddedBroker(bo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +101,13 @@ type peer struct {
 
 func (e *env) peer(filter string) *peer {
 	e.t.Helper()
+	return peerOn(e.t, e.broker, filter)
+}
+
+// peerOn is a recording subscriber on broker b.
+func peerOn(t *testing.T, b *modemsim.EmbeddedBroker, filter string) *peer {
+	t.Helper()
+	e := &env{t: t, broker: b}
 	p := &peer{got: map[string]int{}, seen: make(chan string, 100000)}
 	o := mqtt.NewClientOptions().AddBroker(e.broker.URL()).SetClientID(fmt.Sprintf("peer-%d", time.Now().UnixNano())).
 		SetAutoReconnect(false)
@@ -203,5 +215,3 @@ func TestIntegrationPublishSubscribe(t *testing.T) {
 		})
 	}
 }
-
-var _ = errors.Is
