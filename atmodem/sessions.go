@@ -166,8 +166,9 @@ func (t *sessionTable) dispatch(ev Event) {
 	}
 }
 
-// reset forgets what was set up in the modem (it rebooted). Claimed
-// sessions stay claimed; they get an EventReset from dispatch.
+// reset forgets what was set up in the modem (it rebooted, or its MQTT
+// service stopped). Claimed sessions stay claimed; after a reboot they get
+// an EventReset from dispatch.
 func (t *sessionTable) reset() {
 	t.mu.Lock()
 	t.state = modemState{}
@@ -218,12 +219,14 @@ func (t *sessionTable) withState(f func(st *modemState)) {
 	f(&t.state)
 }
 
-// acq returns the acquisition record of index, creating the map on demand;
-// nil when not acquired. Call with t.mu held (inside withState).
+// acq returns the acquisition record of index, nil when this Modem holds
+// none. Call with the table locked (inside withState or at).
 func (st *modemState) acq(index int) *acquisition {
 	return st.acquired[index]
 }
 
+// setAcq stores (a nil: deletes) the acquisition record of index. Call with
+// the table locked.
 func (st *modemState) setAcq(index int, a *acquisition) {
 	if st.acquired == nil {
 		st.acquired = make(map[int]*acquisition, 2)
