@@ -35,17 +35,15 @@ const eventQueueSize = 1024
 
 // pahoLink is a brokerLink over a paho.mqtt.golang client.
 type pahoLink struct {
-	client   mqtt.Client
-	raw      net.Conn      // the TCP socket; closed by Drop without DISCONNECT
-	conn     *brokerConn   // what paho reads and writes (above TLS, if any)
-	ev       linkEvents    // callbacks into the front-end
-	events   chan linkEv   // ordered inbound messages, then at most one loss
-	done     chan struct{} // closed when the link is closed locally
-	lost     chan struct{} // closed when paho has reported the connection lost
-	pubMu    sync.Mutex    // one publish at a time, so DUP marking is exact
-	closed   atomic.Bool   // Disconnect or Drop called: no more events
-	once     sync.Once     // closes done
-	lostOnce sync.Once     // closes lost
+	client mqtt.Client
+	raw    net.Conn      // the TCP socket; closed by Drop without DISCONNECT
+	conn   *brokerConn   // what paho reads and writes (above TLS, if any)
+	ev     linkEvents    // callbacks into the front-end
+	events chan linkEv   // ordered inbound messages, then at most one loss
+	done   chan struct{} // closed when the link is closed locally
+	pubMu  sync.Mutex    // one publish at a time, so DUP marking is exact
+	closed atomic.Bool   // Disconnect or Drop called: no more events
+	once   sync.Once     // closes done
 }
 
 // linkEv is one event for the front-end: an inbound message or, when lost
@@ -179,9 +177,9 @@ func dialErrorCode(err error) simcom.ResultCode {
 }
 
 // connectErrorCode maps a failed CONNECT to a result code: the CONNACK
-// return code 1-5 to 27-31; a TLS alert (the server rejected the client
-// certificate after the handshake, as TLS 1.3 allows) to 32; the server
-// closing the socket to 26; a deadline to 17; anything else to 3.
+// return code 1-5 to 27-31; a TLS alert received instead of CONNACK (the
+// server refused the session, e.g. its client certificate) to 32; the
+// server closing the socket to 26; a deadline to 17; anything else to 3.
 func connectErrorCode(tok mqtt.Token, err, ctxErr error) simcom.ResultCode {
 	if ct, ok := tok.(*mqtt.ConnectToken); ok {
 		if code, ok := simcom.ResultCodeFromConnack(ct.ReturnCode()); ok {
