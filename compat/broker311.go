@@ -34,8 +34,9 @@ func connack311(rc byte) []byte {
 	return encode311(p)
 }
 
-func decode311(frame []byte) (packets.ControlPacket, error) {
-	p, err := packets.ReadPacket(bytes.NewReader(frame))
+func decode311(frame []byte) (p packets.ControlPacket, err error) {
+	defer recoverMalformed(&err)
+	p, err = packets.ReadPacket(bytes.NewReader(frame))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errMalformed, err)
 	}

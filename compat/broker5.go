@@ -37,8 +37,9 @@ func encode5(cp *packets.ControlPacket) []byte {
 	return b.Bytes()
 }
 
-func decode5(frame []byte) (*packets.ControlPacket, error) {
-	cp, err := packets.ReadPacket(bytes.NewReader(frame))
+func decode5(frame []byte) (cp *packets.ControlPacket, err error) {
+	defer recoverMalformed(&err)
+	cp, err = packets.ReadPacket(bytes.NewReader(frame))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errMalformed, err)
 	}

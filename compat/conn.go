@@ -39,6 +39,7 @@ type Conn struct {
 
 	closeOnce sync.Once
 	closed    chan struct{}
+	onClose   func() // tells the adapter at once (the index is on its way back)
 }
 
 // newConn returns the client end of a fresh in-memory connection and its
@@ -89,6 +90,9 @@ func (c *Conn) Write(b []byte) (int, error) {
 func (c *Conn) Close() error {
 	c.closeOnce.Do(func() {
 		close(c.closed)
+		if c.onClose != nil {
+			c.onClose()
+		}
 		c.toBroker.close(io.EOF)
 		c.toClient.close(net.ErrClosed)
 		c.toClient.discard()

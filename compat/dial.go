@@ -36,6 +36,7 @@ func Dial(ctx context.Context, m *atmodem.Modem, server string, opts ...Option) 
 	c, end := newConn(Addr{Name: "modem", Index: sess.Index()}, Addr{Name: server, Index: -1})
 	a := newAdapter(cfg, m, sess, server)
 	end.abort = a.stopped
+	c.onClose = a.releasing
 	a.start(end)
 	return c, nil
 }

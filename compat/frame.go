@@ -81,3 +81,11 @@ func connectLevel(frame []byte) (byte, error) {
 	}
 	return frame[at], nil
 }
+
+// recoverMalformed turns a panic of a packet library on hostile input into
+// errMalformed, so that a client's garbage ends its own connection only.
+func recoverMalformed(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%w: decoder panic: %v", errMalformed, r)
+	}
+}
