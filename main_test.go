@@ -1,6 +1,7 @@
 package cellmqtt
 
 import (
+	"os"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -9,5 +10,8 @@ import (
 // TestMain fails the package's tests when a goroutine outlives them: every
 // Disconnect must leave nothing behind.
 func TestMain(m *testing.M) {
+	if ran, code := durableChild(); ran {
+		os.Exit(code)
+	}
 	goleak.VerifyTestMain(m)
 }
