@@ -215,3 +215,58 @@ func TestInteropBackendDirect(t *testing.T) {
 		}
 	}
 }
+
+func TestInteropRetainAndDupReachMosquitto(t *testing.T) {
+	requireInterop(t)
+	m := startMosquitto(t, mosquittoOptions{})
+	_, a := newSimTalk(t, simcom.SIM7600, "tcp://"+m.Addr)
+	atStart(t, a)
+	expectResult(t, "CONNECT", atConnect(t, a, 0, "flags", 0, m.Addr, ""), "+CMQTTCONNECT: 0,0")
+	tests := []struct {
+		topic       string
+		qos, retain int
+		dup         int
+		wantLog     string // mosquitto's log of the PUBLISH it received
+	}{
+		{"flags/retained", 1, 1, 0, "Received PUBLISH from flags (d0, q1, r1,"},
+		{"flags/dup1", 1, 0, 1, "Received PUBLISH from flags (d1, q1, r0,"},
+		{"flags/dup2", 2, 0, 1, "Received PUBLISH from flags (d1, q2, r0,"},
+		{"flags/dup0", 0, 0, 1, "Received PUBLISH from flags (d0, q0, r0,"}, // DUP is 0 for QoS 0 in MQTT 3.1.1
+	}
+	for _, tt := range tests {
+		t.Run(tt.topic, func(t *testing.T) {
+			a.cmdDataOK(fmt.Sprintf("AT+CMQTTTOPIC=0,%d", len(tt.topic)), []byte(tt.topic))
+			a.cmdDataOK("AT+CMQTTPAYLOAD=0,5", []byte("hello"))
+			_, res := a.cmdResult(fmt.Sprintf("AT+CMQTTPUB=0,%d,60,%d,%d", tt.qos, tt.retain, tt.dup), nil, "+CMQTTPUB:")
+			expectResult(t, "AT+CMQTTPUB", res, "+CMQTTPUB: 0,0")
+			m.waitLog(t, tt.wantLog)
+		})
+	}
+	// The retained message reaches a subscriber that comes afterwards.
+	late := m.startMosquittoSub(t, "flags/retained", 1)
+	if got := late.next(t); got.topic != "flags/retained" || got.payload != "hello" {
+		t.Errorf("late mosquitto_sub got %q %q", got.topic, got.payload)
+	}
+}
+
+func TestInteropWillOnReboot(t *testing.T) {
+	requireInterop(t)
+	m := startMosquitto(t, mosquittoOptions{})
+	for _, model := range models {
+		t.Run(model.String(), func(t *testing.T) {
+			sim, a := newSimTalk(t, model, "tcp://"+m.Addr)
+			willTopic := "will/reboot/" + model.String()
+			sub := m.startMosquittoSub(t, willTopic, 1)
+			atStart(t, a)
+			a.cmdOK(`AT+CMQTTACCQ=0,"rebooter",0`)
+			a.cmdDataOK(fmt.Sprintf("AT+CMQTTWILLTOPIC=0,%d", len(willTopic)), []byte(willTopic))
+			a.cmdDataOK("AT+CMQTTWILLMSG=0,4,0", []byte("dead"))
+			_, res := a.cmdResult(fmt.Sprintf(`AT+CMQTTCONNECT=0,"tcp://%s",60,1`, m.Addr), nil, "+CMQTTCONNECT:")
+			expectResult(t, "CONNECT", res, "+CMQTTCONNECT: 0,0")
+			sim.Reboot()
+			if got := sub.next(t); got.topic != willTopic || got.payload != "dead" {
+				t.Errorf("mosquitto_sub got %q %q, want the will", got.topic, got.payload)
+			}
+		})
+	}
+}

@@ -204,6 +204,19 @@ func (m *mosquitto) run(t *testing.T, bin, confPath, conf string, retry bool) bo
 	return true
 }
 
+// waitLog waits until mosquitto's log contains s.
+func (m *mosquitto) waitLog(t *testing.T, s string) {
+	t.Helper()
+	deadline := time.After(testWait)
+	for !strings.Contains(m.log.String(), s) {
+		select {
+		case <-m.log.wrote:
+		case <-deadline:
+			t.Fatalf("mosquitto log has no %q within %v", s, testWait)
+		}
+	}
+}
+
 // hostPort splits a host:port for the clients' -h and -p flags.
 func hostPort(t *testing.T, addr string) (string, string) {
 	t.Helper()
@@ -269,17 +282,7 @@ func (m *mosquitto) startMosquittoSub(t *testing.T, filter string, count int) *m
 			t.Logf("mosquitto_sub %v output:\n%s", args, s.out.String())
 		}
 	})
-	deadline := time.After(testWait)
-	for !strings.Contains(m.log.String(), "Sending SUBACK to "+id) {
-		select {
-		case <-m.log.wrote:
-		case err := <-s.exited:
-			s.exited <- err
-			t.Fatalf("mosquitto_sub exited before subscribing: %v\n%s", err, s.out.String())
-		case <-deadline:
-			t.Fatalf("mosquitto_sub: no SUBACK within %v\n%s", testWait, s.out.String())
-		}
-	}
+	m.waitLog(t, "Sending SUBACK to "+id)
 	return s
 }
 
