@@ -63,6 +63,9 @@ func newDialect(cfg Config) dialect {
 	if cfg.NoNetColon {
 		d.nonet = "+CMQTTNONET:"
 	}
+	if len(cfg.BootMessages) > 0 {
+		d.boot = append([]string(nil), cfg.BootMessages...)
+	}
 	if cfg.Product != "" {
 		d.product = cfg.Product
 	}

@@ -118,6 +118,7 @@ func TestReboot(t *testing.T) {
 		{"A7600", Config{Model: simcom.A7600}, "\r\nRDY\r\n\r\n+CPIN: READY\r\n\r\nSMS DONE\r\n\r\nPB DONE\r\n\r\n*ATREADY: 1\r\n"},
 		{"SIM7600", Config{Model: simcom.SIM7600}, "\r\nRDY\r\n\r\n+CPIN: READY\r\n\r\nSMS DONE\r\n\r\nPB DONE\r\n"},
 		{"A7600-NUL", Config{Model: simcom.A7600, BootNUL: true}, "\x00\r\nRDY\r\n\r\n+CPIN: READY\r\n\r\nSMS DONE\r\n\r\nPB DONE\r\n\r\n*ATREADY: 1\r\n"},
+		{"custom", Config{Model: simcom.SIM7600, BootMessages: []string{"QCRDY", "+CGEV: EPS PDN ACT 1"}}, "\r\nQCRDY\r\n\r\n+CGEV: EPS PDN ACT 1\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, h, d := startFake(t, tc.cfg)

@@ -85,6 +85,9 @@ type Config struct {
 	NoNetColon bool
 	// BootNUL puts a NUL byte before the boot messages of a reboot.
 	BootNUL bool
+	// BootMessages, when set, replaces the model's boot lines, e.g.
+	// {"QCRDY", "+CPIN: READY", "+CGEV: EPS PDN ACT 1"}.
+	BootMessages []string
 	// Busy is the rule for commands written while a message streams in.
 	Busy BusyMode
 	// Product is the model name of AT+CGMM and ATI; empty: a default of the
