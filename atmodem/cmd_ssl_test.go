@@ -89,3 +89,27 @@ func TestCertDownloadBinaryExact(t *testing.T) {
 		t.Errorf("10241 bytes: err = %v, want ParamError on len", err)
 	}
 }
+
+func TestConfigureSSLContext(t *testing.T) {
+	m, sm := startModem(t, deliverWhole, []step{
+		{expect: `AT+CSSLCFG="sslversion",5,4` + "\r", reply: "\r\nOK\r\n"},
+		{expect: `AT+CSSLCFG="authmode",5,3` + "\r", reply: "\r\nOK\r\n"},
+		{expect: `AT+CSSLCFG="ignorelocaltime",5,0` + "\r", reply: "\r\nOK\r\n"},
+		{expect: `AT+CSSLCFG="negotiatetime",5,10` + "\r", reply: "\r\nOK\r\n"},
+		{expect: `AT+CSSLCFG="clientcert",5,"c.pem"` + "\r", reply: "\r\nOK\r\n"},
+		{expect: `AT+CSSLCFG="clientkey",5,"k.pem"` + "\r", reply: "\r\nERROR\r\n"},
+	}, WithModel(A7600))
+	ctx := testCtx(t)
+	var pe *ParamError
+	if err := m.ConfigureSSLContext(ctx, TLSConfig{Context: 5, AuthMode: AuthClient, ClientCert: Cert{Name: "c.pem"}}); !errors.As(err, &pe) || pe.Param != "clientkey_file" {
+		t.Fatalf("missing key: err = %v, want ParamError on clientkey_file", err)
+	}
+	if sm.written() != "" {
+		t.Fatalf("wrote %q for a rejected configuration", sm.written())
+	}
+	err := m.ConfigureSSLContext(ctx, TLSConfig{Context: 5, AuthMode: AuthClient, NegotiateTime: 10 * time.Second,
+		ClientCert: Cert{Name: "c.pem"}, ClientKey: Cert{Name: "k.pem"}})
+	if !errors.Is(err, ErrCommandFailed) {
+		t.Fatalf("err = %v, want the clientkey ERROR", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -144,33 +145,8 @@ func (s *Session) setupTLS(ctx context.Context, epoch uint64, c *TLSConfig) erro
 	if known && have == want {
 		return nil
 	}
-	m, i := s.m, c.Context
-	steps := []sslStep{
-		{"sslversion", func() error { return m.SetSSLVersion(ctx, i, want.sslVersion) }},
-		{"authmode", func() error { return m.SetSSLAuthMode(ctx, i, c.AuthMode) }},
-		{"ignorelocaltime", func() error { return m.SetSSLIgnoreLocalTime(ctx, i, want.ignoreLocalTime) }},
-	}
-	if want.negotiateTime != 0 {
-		steps = append(steps, sslStep{"negotiatetime", func() error { return m.SetSSLNegotiateTime(ctx, i, c.NegotiateTime) }})
-	}
-	files := []struct {
-		name string
-		file string
-		set  func(context.Context, int, string) error
-	}{
-		{"cacert", want.ca, m.SetSSLCACert},
-		{"clientcert", want.cert, m.SetSSLClientCert},
-		{"clientkey", want.key, m.SetSSLClientKey},
-	}
-	for _, f := range files {
-		if f.file != "" {
-			steps = append(steps, sslStep{f.name, func() error { return f.set(ctx, i, f.file) }})
-		}
-	}
-	for _, st := range steps {
-		if err := st.run(); err != nil {
-			return s.wrap("ssl "+st.name, err)
-		}
+	if err := s.m.ConfigureSSLContext(ctx, *c); err != nil {
+		return s.wrap("ssl context", err)
 	}
 	s.m.sessions.at(epoch, func(st *modemState) {
 		if st.sslContexts == nil {
@@ -179,12 +155,6 @@ func (s *Session) setupTLS(ctx context.Context, epoch uint64, c *TLSConfig) erro
 		st.sslContexts[c.Context] = want
 	})
 	return nil
-}
-
-// sslStep is one AT+CSSLCFG write of setupTLS.
-type sslStep struct {
-	name string
-	run  func() error
 }
 
 // uploadCerts sends AT+CCERTDOWN for each certificate with Data that the
@@ -231,4 +201,49 @@ func (s *Session) uploadCerts(ctx context.Context, epoch uint64, c *TLSConfig) e
 		})
 	}
 	return nil
+}
+
+// ConfigureSSLContext writes an SSL context with AT+CSSLCFG: "sslversion"
+// (0 taken as 4), "authmode", "ignorelocaltime", "negotiatetime" (when set)
+// and the file names that are set ("cacert", "clientcert", "clientkey").
+// The files must be on the modem (see CertDownload); Cert.Data is ignored.
+// It validates everything before writing.
+func (m *Modem) ConfigureSSLContext(ctx context.Context, c TLSConfig) error {
+	if c.SSLVersion == 0 {
+		c.SSLVersion = SSLVersionAll
+	}
+	if err := checkTLS(m.Model(), &c); err != nil {
+		return err
+	}
+	i := c.Context
+	steps := []struct {
+		key string
+		run func() error
+	}{
+		{"sslversion", func() error { return m.SetSSLVersion(ctx, i, c.SSLVersion) }},
+		{"authmode", func() error { return m.SetSSLAuthMode(ctx, i, c.AuthMode) }},
+		{"ignorelocaltime", func() error { return m.SetSSLIgnoreLocalTime(ctx, i, c.IgnoreLocalTime) }},
+		{"negotiatetime", func() error {
+			if c.NegotiateTime == 0 {
+				return nil
+			}
+			return m.SetSSLNegotiateTime(ctx, i, c.NegotiateTime)
+		}},
+		{"cacert", func() error { return setIfNamed(ctx, m.SetSSLCACert, i, c.CACert.Name) }},
+		{"clientcert", func() error { return setIfNamed(ctx, m.SetSSLClientCert, i, c.ClientCert.Name) }},
+		{"clientkey", func() error { return setIfNamed(ctx, m.SetSSLClientKey, i, c.ClientKey.Name) }},
+	}
+	for _, st := range steps {
+		if err := st.run(); err != nil {
+			return fmt.Errorf("atmodem: SSL context %d: %s: %w", i, st.key, err)
+		}
+	}
+	return nil
+}
+
+func setIfNamed(ctx context.Context, set func(context.Context, int, string) error, i int, name string) error {
+	if name == "" {
+		return nil
+	}
+	return set(ctx, i, name)
 }
