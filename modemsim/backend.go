@@ -114,6 +114,7 @@ func dialPaho(ctx context.Context, cfg linkConfig, ev linkEvents) (brokerLink, s
 		SetClientID(cfg.ClientID).
 		SetProtocolVersion(4). // MQTT 3.1.1, no fallback to 3.1
 		SetKeepAlive(time.Duration(cfg.KeepAlive) * time.Second).
+		SetPingTimeout(pingTimeout(cfg.KeepAlive)).
 		SetCleanSession(cfg.CleanSession).
 		SetAutoReconnect(false).
 		SetConnectRetry(false).
@@ -155,6 +156,12 @@ func dialPaho(ctx context.Context, cfg linkConfig, ev linkEvents) (brokerLink, s
 	}
 	go l.deliver()
 	return l, simcom.CodeOK
+}
+
+// pingTimeout is how long the link waits for PINGRESP before it declares
+// the connection lost (cause 3): paho's 10 s, or the keepalive when shorter.
+func pingTimeout(keepAlive int) time.Duration {
+	return min(10*time.Second, max(time.Second, time.Duration(keepAlive)*time.Second))
 }
 
 // openConnection hands paho the connection dialled (and TLS-negotiated) by

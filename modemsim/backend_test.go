@@ -471,6 +471,21 @@ func TestResetReportsLost2(t *testing.T) {
 	}
 }
 
+func TestUnansweredPingReportsLost3(t *testing.T) {
+	f := startFakeBroker(t)
+	rec := newRecorder()
+	cfg := plainConfig(f.Addr(), "pinger")
+	cfg.KeepAlive = 1
+	link := dialTest(t, cfg, rec.events(), simcom.CodeOK)
+	f.accepted(t) // reads nothing: the PINGREQ goes unanswered
+	if cause := rec.nextLost(t); cause != 3 {
+		t.Errorf("Lost(%d), want 3 (network closed)", cause)
+	}
+	if link.Connected() {
+		t.Error("Connected() = true after the keepalive failed")
+	}
+}
+
 func TestPublishWithoutAckTimesOut(t *testing.T) {
 	f := startFakeBroker(t)
 	link := dialTest(t, plainConfig(f.Addr(), "pub"), newRecorder().events(), simcom.CodeOK)

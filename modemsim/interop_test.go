@@ -270,3 +270,18 @@ func TestInteropWillOnReboot(t *testing.T) {
 		})
 	}
 }
+
+func TestInteropBrokerShutdownReportsConnLost(t *testing.T) {
+	requireInterop(t)
+	m := startMosquitto(t, mosquittoOptions{})
+	_, a := newSimTalk(t, simcom.A7600, "tcp://"+m.Addr)
+	atStart(t, a)
+	expectResult(t, "CONNECT", atConnect(t, a, 0, "orphan", 0, m.Addr, ""), "+CMQTTCONNECT: 0,0")
+	m.stop() // mosquitto closes its clients' sockets as it exits
+	if got := a.waitLine("+CMQTTCONNLOST:"); got != "+CMQTTCONNLOST: 0,1" {
+		t.Errorf("URC %q, want +CMQTTCONNLOST: 0,1 (socket closed passively)", got)
+	}
+	if ans := a.cmd("AT+CMQTTDISC?"); !strings.Contains(ans, "+CMQTTDISC: 0,1") {
+		t.Errorf("AT+CMQTTDISC? after the loss: %q, want index 0 disconnected (1)", ans)
+	}
+}

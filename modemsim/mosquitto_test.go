@@ -65,6 +65,7 @@ type mosquitto struct {
 	TLSAddr  string // TLS listener, client certificate not requested
 	MTLSAddr string // TLS listener, client certificate required
 	log      *lockedBuffer
+	stop     func() // terminates mosquitto (idempotent)
 }
 
 // lockedBuffer is a bytes.Buffer safe for a writer and readers, with a
@@ -194,9 +195,15 @@ func (m *mosquitto) run(t *testing.T, bin, confPath, conf string, retry bool) bo
 			t.Fatalf("mosquitto not running within %v:\n%s", testWait, m.log.String())
 		}
 	}
+	var once sync.Once
+	m.stop = func() {
+		once.Do(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			<-exited
+		})
+	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		<-exited
+		m.stop()
 		if t.Failed() {
 			t.Logf("mosquitto configuration:\n%s\nmosquitto log:\n%s", conf, m.log.String())
 		}
