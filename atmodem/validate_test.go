@@ -323,3 +323,38 @@ func TestParseBroker(t *testing.T) {
 		}
 	}
 }
+
+// FuzzQuotedParameter: whatever checkQuoted accepts can travel inside
+// double quotes on a command line: no quote, no control byte, and (ASCII
+// mode) nothing above 0x7e.
+func FuzzQuotedParameter(f *testing.F) {
+	for _, s := range []string{"client test0", `a"b`, "a\r\nb", "gerät", "\xff", "tcp://h:1883"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, q := range []quoting{asciiOnly, utf8Text} {
+			if checkQuoted(A7600, "p", s, q) != nil {
+				continue
+			}
+			for i := 0; i < len(s); i++ {
+				c := s[i]
+				if c == '"' || c < 0x20 || c == 0x7f || (q == asciiOnly && c >= 0x80) {
+					t.Fatalf("accepted %q with byte 0x%02x (mode %d)", s, c, q)
+				}
+			}
+		}
+	})
+}
+
+// FuzzInfoFields: the field reader never panics and recognises exactly the
+// lines that start with "<prefix>:".
+func FuzzInfoFields(f *testing.F) {
+	for _, s := range []string{`+CMQTTACCQ: 0,"a,b",1`, `+CSSLCFG: 0,4,1,1,300,"ca.pem","",""`, `+X:`, `+X: "`, `+X: ,,`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		if _, ok := infoFields(line, "+X"); ok != strings.HasPrefix(line, "+X:") {
+			t.Fatalf("ok = %v for %q", ok, line)
+		}
+	})
+}
