@@ -220,12 +220,21 @@ func (a *adapter) readConnect() bool {
 	return true
 }
 
-// modemConnect runs the modem's connect sequence.
-func (a *adapter) modemConnect(opts atmodem.ConnectOptions) error {
+// modemConnect runs the modem's connect sequence with the client's
+// keepalive moved into the model's range (asking the modem its model
+// first when it is not known yet).
+func (a *adapter) modemConnect(opts atmodem.ConnectOptions, keepAlive uint16) error {
 	opts.Broker = a.server
 	opts.TLS = a.cfg.tls
 	ctx, cancel := context.WithTimeout(a.ctx, a.cfg.connectTimeout)
 	defer cancel()
+	model := a.m.Model()
+	if model == atmodem.AutoDetect {
+		if m, err := a.m.DetectModel(ctx); err == nil {
+			model = m
+		}
+	}
+	opts.KeepAlive = clampKeepAlive(keepAlive, model.Limits().KeepAlive)
 	a.attempted.Store(true)
 	err := a.sess.Connect(ctx, opts)
 	if err != nil {

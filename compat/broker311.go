@@ -61,7 +61,6 @@ func (b *broker311) connect(frame []byte) error {
 	}
 	opts := atmodem.ConnectOptions{
 		ClientID:     c.ClientIdentifier,
-		KeepAlive:    clampKeepAlive(c.Keepalive, a.m.Model().Limits().KeepAlive),
 		CleanSession: c.CleanSession,
 	}
 	if opts.ClientID == "" {
@@ -80,7 +79,7 @@ func (b *broker311) connect(frame []byte) error {
 			a.log.Warn("compat: will retain flag dropped: the modem's will has none", "client", opts.ClientID)
 		}
 	}
-	if err := a.modemConnect(opts); err != nil {
+	if err := a.modemConnect(opts, c.Keepalive); err != nil {
 		rc, _ := connectRefusal(err)
 		a.send(connack311(rc))
 		return fmt.Errorf("compat: CONNECT refused (return code %d): %w", rc, err)

@@ -140,7 +140,6 @@ func (b *broker5) connect(frame []byte) error {
 	}
 	opts := atmodem.ConnectOptions{
 		ClientID:     c.ClientID,
-		KeepAlive:    clampKeepAlive(c.KeepAlive, a.m.Model().Limits().KeepAlive),
 		CleanSession: expiry == 0,
 	}
 	if c.CleanStart && expiry > 0 {
@@ -167,7 +166,7 @@ func (b *broker5) connect(frame []byte) error {
 			a.log.Warn("compat: will properties dropped", "client", opts.ClientID, "properties", d)
 		}
 	}
-	if err := a.modemConnect(opts); err != nil {
+	if err := a.modemConnect(opts, c.KeepAlive); err != nil {
 		_, rc := connectRefusal(err)
 		a.send(connack5(rc, &packets.Properties{ReasonString: err.Error()}))
 		return fmt.Errorf("compat: CONNECT refused (reason 0x%02X): %w", rc, err)

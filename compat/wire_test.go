@@ -1,0 +1,238 @@
+package compat
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/cellmqtt/cellmqtt/internal/simcom"
+	"github.com/cellmqtt/cellmqtt/modemsim"
+	packets5 "github.com/eclipse/paho.golang/packets"
+	"github.com/eclipse/paho.mqtt.golang/packets"
+)
+
+// These tests speak raw MQTT packets (encoded with the paho packet
+// libraries) to the adapter and check the packets it answers with.
+
+func dialRaw(t *testing.T, r *rig) net.Conn {
+	t.Helper()
+	conn, err := Dial(testContext(t), r.modem, r.broker.URL(), WithLogger(testLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(waitTimeout))
+	return conn
+}
+
+func send5(t *testing.T, c net.Conn, cp *packets5.ControlPacket) {
+	t.Helper()
+	if _, err := cp.WriteTo(c); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func read5(t *testing.T, c net.Conn) *packets5.ControlPacket {
+	t.Helper()
+	cp, err := packets5.ReadPacket(c)
+	if err != nil {
+		t.Fatalf("reading the adapter's answer: %v", err)
+	}
+	return cp
+}
+
+func connect5(clientID string, edit func(*packets5.Connect)) *packets5.ControlPacket {
+	cp := packets5.NewControlPacket(packets5.CONNECT)
+	c := cp.Content.(*packets5.Connect)
+	c.ClientID, c.KeepAlive, c.CleanStart = clientID, 30, true
+	if edit != nil {
+		edit(c)
+	}
+	return cp
+}
+
+// connected5 connects an MQTT 5 raw client and returns its CONNACK.
+func connected5(t *testing.T, r *rig, edit func(*packets5.Connect)) (net.Conn, *packets5.Connack) {
+	t.Helper()
+	c := dialRaw(t, r)
+	send5(t, c, connect5("raw5", edit))
+	ca, ok := read5(t, c).Content.(*packets5.Connack)
+	if !ok {
+		t.Fatal("first answer is not CONNACK")
+	}
+	return c, ca
+}
+
+func TestV5ConnectRefusals(t *testing.T) {
+	r := newRig(t, modemsim.EmbeddedOptions{}, simcom.A7600)
+	tests := []struct {
+		name string
+		edit func(*packets5.Connect)
+		want byte
+	}{
+		{"enhanced authentication", func(c *packets5.Connect) { c.Properties.AuthMethod = "SCRAM-SHA-1" }, packets5.ConnackBadAuthenticationMethod},
+		{"will retain", func(c *packets5.Connect) {
+			c.WillFlag, c.WillTopic, c.WillMessage, c.WillRetain = true, "w", []byte("x"), true
+			c.WillProperties = &packets5.Properties{}
+		}, packets5.ConnackRetainNotSupported},
+		{"client ID the modem cannot carry", func(c *packets5.Connect) { c.ClientID = `a"b` }, packets5.ConnackInvalidClientID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, ca := connected5(t, r, tt.edit)
+			if ca.ReasonCode != tt.want || ca.Properties.ReasonString == "" {
+				t.Errorf("CONNACK 0x%02X %q, want 0x%02X with a reason string", ca.ReasonCode, ca.Properties.ReasonString, tt.want)
+			}
+		})
+	}
+}
+
+func TestV5ConnackProperties(t *testing.T) {
+	r := newRig(t, modemsim.EmbeddedOptions{}, simcom.SIM7600)
+	c, ca := connected5(t, r, func(c *packets5.Connect) {
+		c.ClientID = ""
+		c.Properties.SessionExpiryInterval = ptr(uint32(3600))
+	})
+	if ca.ReasonCode != 0 {
+		t.Fatalf("CONNACK 0x%02X %s", ca.ReasonCode, ca.Properties.ReasonString)
+	}
+	p := ca.Properties
+	if len(p.AssignedClientID) != 21 {
+		t.Errorf("assigned client ID %q", p.AssignedClientID)
+	}
+	if p.SessionExpiryInterval == nil || *p.SessionExpiryInterval != sessionNeverExpires {
+		t.Errorf("session expiry %v, want 0xFFFFFFFF (the 3.1.1 broker keeps the session)", p.SessionExpiryInterval)
+	}
+	if p.TopicAliasMaximum != nil && *p.TopicAliasMaximum != 0 {
+		t.Errorf("topic alias maximum %d", *p.TopicAliasMaximum)
+	}
+	send5(t, c, packets5.NewControlPacket(packets5.PINGREQ))
+	if got := read5(t, c); got.Type != packets5.PINGRESP {
+		t.Errorf("PINGREQ answered with %s", got.PacketType())
+	}
+}
+
+func TestV5PacketAnswers(t *testing.T) {
+	r := newRig(t, modemsim.EmbeddedOptions{}, simcom.A7600)
+	publish := func(topic string, qos byte, id uint16, payload []byte, props *packets5.Properties) *packets5.ControlPacket {
+		cp := packets5.NewControlPacket(packets5.PUBLISH)
+		p := cp.Content.(*packets5.Publish)
+		p.Topic, p.QoS, p.PacketID, p.Payload = topic, qos, id, payload
+		if props != nil {
+			p.Properties = props
+		}
+		return cp
+	}
+	subscribe := func(props *packets5.Properties, opts ...packets5.SubOptions) *packets5.ControlPacket {
+		cp := packets5.NewControlPacket(packets5.SUBSCRIBE)
+		s := cp.Content.(*packets5.Subscribe)
+		s.PacketID, s.Subscriptions = 9, opts
+		if props != nil {
+			s.Properties = props
+		}
+		return cp
+	}
+	pubrel := packets5.NewControlPacket(packets5.PUBREL)
+	pubrel.Content.(*packets5.Pubrel).PacketID = 77
+
+	tests := []struct {
+		name  string
+		send  *packets5.ControlPacket
+		check func(t *testing.T, got *packets5.ControlPacket)
+	}{
+		{"topic alias: DISCONNECT 0x94", publish("a", 0, 0, []byte("x"), &packets5.Properties{TopicAlias: ptr(uint16(1))}),
+			wantDisconnect(packets5.DisconnectTopicAliasInvalid)},
+		{"subscription identifier: DISCONNECT 0xA1", subscribe(&packets5.Properties{SubscriptionIdentifier: ptr(5)}, packets5.SubOptions{Topic: "a"}),
+			wantDisconnect(packets5.DisconnectSubscriptionIdentifiersNotSupported)},
+		{"AUTH: DISCONNECT 0x82", packets5.NewControlPacket(packets5.AUTH), wantDisconnect(packets5.DisconnectProtocolError)},
+		{"shared subscription and retain handling refused per filter",
+			subscribe(nil, packets5.SubOptions{Topic: "$share/g/a", QoS: 1}, packets5.SubOptions{Topic: "ok/+", QoS: 2},
+				packets5.SubOptions{Topic: "r", RetainHandling: 2}),
+			func(t *testing.T, got *packets5.ControlPacket) {
+				sa, ok := got.Content.(*packets5.Suback)
+				if !ok || !bytes.Equal(sa.Reasons, []byte{0x9E, 2, 0x83}) {
+					t.Errorf("got %s, want SUBACK 9e 02 83", got)
+				}
+			}},
+		{"PUBREL for no message: PUBCOMP 0x92", pubrel, func(t *testing.T, got *packets5.ControlPacket) {
+			pc, ok := got.Content.(*packets5.Pubcomp)
+			if !ok || pc.PacketID != 77 || pc.ReasonCode != packets5.PubcompPacketIdentifierNotFound {
+				t.Errorf("got %s, want PUBCOMP 77 0x92", got)
+			}
+		}},
+		{"payload over 10240 bytes: PUBACK 0x83", publish("big", 1, 5, make([]byte, 10241), nil), func(t *testing.T, got *packets5.ControlPacket) {
+			pa, ok := got.Content.(*packets5.Puback)
+			if !ok || pa.PacketID != 5 || pa.ReasonCode != packets5.PubackImplementationSpecificError || pa.Properties.ReasonString == "" {
+				t.Errorf("got %s, want PUBACK 5 0x83 with a reason", got)
+			}
+		}},
+		{"QoS 2: PUBREC after the modem confirmed", publish("q2", 2, 6, []byte("x"), nil), func(t *testing.T, got *packets5.ControlPacket) {
+			pr, ok := got.Content.(*packets5.Pubrec)
+			if !ok || pr.PacketID != 6 || pr.ReasonCode != 0 {
+				t.Errorf("got %s, want PUBREC 6 0x00", got)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, ca := connected5(t, r, nil)
+			if ca.ReasonCode != 0 {
+				t.Fatalf("CONNACK 0x%02X", ca.ReasonCode)
+			}
+			send5(t, c, tt.send)
+			tt.check(t, read5(t, c))
+		})
+	}
+}
+
+func wantDisconnect(rc byte) func(*testing.T, *packets5.ControlPacket) {
+	return func(t *testing.T, got *packets5.ControlPacket) {
+		t.Helper()
+		d, ok := got.Content.(*packets5.Disconnect)
+		if !ok || d.ReasonCode != rc {
+			t.Errorf("got %s, want DISCONNECT 0x%02X", got, rc)
+		}
+	}
+}
+
+func TestV311RawAnswers(t *testing.T) {
+	r := newRig(t, modemsim.EmbeddedOptions{}, simcom.A7600)
+	connect := func(level byte, id string, clean bool) []byte {
+		c := packets.NewControlPacket(packets.Connect).(*packets.ConnectPacket)
+		c.ProtocolName, c.ProtocolVersion, c.ClientIdentifier, c.CleanSession, c.Keepalive = "MQTT", level, id, clean, 30
+		return encode311(c)
+	}
+	tests := []struct {
+		name string
+		in   []byte
+		want []byte
+	}{
+		{"unknown protocol level", connect(6, "x", true), []byte{0x20, 0x02, 0x00, 0x01}},
+		{"empty client ID without clean session", connect(4, "", false), []byte{0x20, 0x02, 0x00, 0x02}},
+		{"accepted, then PINGRESP", append(connect(4, "raw311", true), 0xC0, 0x00), []byte{0x20, 0x02, 0x00, 0x00, 0xD0, 0x00}},
+		{"accepted, oversized QoS 1 publish still acknowledged (MQTT-3.3.5-2)",
+			append(connect(4, "raw311b", true), func() []byte {
+				p := packets.NewControlPacket(packets.Publish).(*packets.PublishPacket)
+				p.TopicName, p.Qos, p.MessageID, p.Payload = "big", 1, 3, make([]byte, 10241)
+				return encode311(p)
+			}()...),
+			[]byte{0x20, 0x02, 0x00, 0x00, 0x40, 0x02, 0x00, 0x03}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := dialRaw(t, r)
+			if _, err := c.Write(tt.in); err != nil {
+				t.Fatal(err)
+			}
+			got := make([]byte, len(tt.want))
+			if _, err := io.ReadFull(c, got); err != nil {
+				t.Fatalf("read: %v (got % x)", err, got)
+			}
+			if !bytes.Equal(got, tt.want) {
+				t.Errorf("answer % x, want % x", got, tt.want)
+			}
+		})
+	}
+}
