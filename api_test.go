@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -256,4 +258,66 @@ func TestIntegrationWillRetained(t *testing.T) {
 	if n := len(written(e.sim)); n != 0 {
 		t.Fatalf("%d bytes written", n)
 	}
+}
+
+// TestIntegrationDisconnectQuiesce: Disconnect waits for the queued
+// messages (within quiesce), then the modem's client is released: DISC and
+// REL are written, and the service stops as no other index uses it.
+func TestIntegrationDisconnectQuiesce(t *testing.T) {
+	e := newEnv(t, modemsim.Config{Baud: 115200})
+	p := e.peer("q/#")
+	c := NewClient(e.options("quiesce"))
+	mustWait(t, "connect", c.Connect())
+	var toks []Token
+	var want []string
+	for i := range 30 {
+		payload := strconv.Itoa(i)
+		want = append(want, payload)
+		toks = append(toks, c.Publish("q/x", 1, false, payload))
+	}
+	c.Disconnect(uint(waitFor / time.Millisecond))
+	for i, tok := range toks {
+		if err := wait(t, tok); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	p.waitAll(t, want)
+	w := string(written(e.sim))
+	for _, cmd := range []string{"AT+CMQTTDISC=0,", "AT+CMQTTREL=0", "AT+CMQTTSTOP"} {
+		if !strings.Contains(w, cmd) {
+			t.Errorf("%s not written on Disconnect", cmd)
+		}
+	}
+	if err := wait(t, c.Publish("q/x", 1, false, "after")); !errors.Is(err, ErrNotConnected) {
+		t.Fatalf("publish after Disconnect: %v", err)
+	}
+}
+
+// TestIntegrationDisconnectPending: Disconnect without quiesce fails the
+// tokens still waiting with ErrDisconnected.
+func TestIntegrationDisconnectPending(t *testing.T) {
+	e := newEnv(t, modemsim.Config{})
+	c := offline(t, e, e.options("pending"))
+	tok := c.Publish("p", 1, false, "never sent")
+	c.Disconnect(0)
+	if err := wait(t, tok); !errors.Is(err, ErrDisconnected) {
+		t.Fatalf("pending token: %v, want ErrDisconnected", err)
+	}
+}
+
+// TestIntegrationSerialPort opens the emulator's pseudo-terminal as a
+// serial port.
+func TestIntegrationSerialPort(t *testing.T) {
+	e := newEnv(t, modemsim.Config{})
+	o := e.options("pty")
+	o.Transport = nil // options attached an in-memory host; the pty replaces it
+	path, err := e.sim.OpenPTY()
+	if err != nil {
+		t.Skip("no pseudo-terminal:", err)
+	}
+	o.SetSerialPort(path, 115200)
+	p := e.peer("pty")
+	c := e.connect(o)
+	mustWait(t, "publish", c.Publish("pty", 2, false, "over a tty"))
+	p.waitAll(t, []string{"over a tty"})
 }

@@ -39,6 +39,8 @@ func TestIntegrationFaults(t *testing.T) {
 		{"reboot", func(e *env, _ *lostLog) { e.sim.Reboot() }, atmodem.ErrModemReset},
 		{"unplug", func(e *env, _ *lostLog) { e.sim.Unplug() }, atmodem.ErrClosed},
 		{"broker drops client", func(e *env, _ *lostLog) { e.broker.DropClient("dev") }, atmodem.ErrConnectionLost},
+		{"busy while streaming (rejected)", func(e *env, _ *lostLog) { streamIn(e, modemsim.BusyReject) }, nil},
+		{"busy while streaming (corrupting)", func(e *env, _ *lostLog) { streamIn(e, modemsim.BusyCorrupt) }, nil},
 		{"noise", func(e *env, _ *lostLog) { e.sim.Noise([]byte("\r\n\x00\xfe#~garbage\r\n+CMQTTRXEND: 0\r\n")) }, nil},
 		{"stall", func(e *env, _ *lostLog) { e.sim.Stall(500 * time.Millisecond) }, nil},
 		{"dropped answer", func(e *env, _ *lostLog) { e.sim.DropNextAnswer() }, nil},
@@ -88,6 +90,18 @@ func TestIntegrationFaults(t *testing.T) {
 			}
 			expectSubscribed(t, e, in)
 		})
+	}
+}
+
+// streamIn makes the broker send large messages to the client while it
+// publishes, with the given rule for commands written during a stream.
+func streamIn(e *env, mode modemsim.BusyMode) {
+	e.sim.SetBusyWhileStreaming(mode)
+	big := make([]byte, 8000)
+	for range 5 {
+		if err := e.broker.Publish("in/big", big, false, 1); err != nil {
+			e.t.Fatal(err)
+		}
 	}
 }
 

@@ -36,10 +36,16 @@ func (c *client) liveness() {
 	}
 }
 
+// livenessTimeout bounds one check: the interval itself, at least 2 s and
+// at most DefaultLivenessTimeout.
+func livenessTimeout(interval time.Duration) time.Duration {
+	return min(DefaultLivenessTimeout, max(2*time.Second, interval))
+}
+
 // checkLink asks the modem (AT+CMQTTDISC?) whether the session's connection
 // stands; the error wraps ErrLiveness.
 func (c *client) checkLink(sess *atmodem.Session) error {
-	ctx, cancel := context.WithTimeout(c.ctx, DefaultLivenessTimeout)
+	ctx, cancel := context.WithTimeout(c.ctx, livenessTimeout(c.opts.LivenessInterval))
 	defer cancel()
 	up, err := sess.Connected(ctx)
 	switch {

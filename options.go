@@ -35,7 +35,8 @@ const (
 	// DefaultLivenessInterval is how long the link may stay idle before the
 	// client asks the modem whether the connection is still up.
 	DefaultLivenessInterval = 2 * time.Minute
-	// DefaultLivenessTimeout bounds one liveness check.
+	// DefaultLivenessTimeout is the longest a liveness check may take; a
+	// shorter LivenessInterval (at least 2 s) bounds it further.
 	DefaultLivenessTimeout = 20 * time.Second
 	// DefaultSerialBaud is the baud rate used when SetSerialPort gets 0.
 	DefaultSerialBaud = 115200
