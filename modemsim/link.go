@@ -20,8 +20,9 @@ var errDetached = errors.New("modemsim: link detached")
 // at the far end once the line has carried it. It is not safe for
 // concurrent use; the pipe serialises writers.
 type pacer struct {
-	baud int       // bits per second; 0 means unlimited
-	free time.Time // when the line finishes sending what it was given
+	baud int        // bits per second; 0 means unlimited
+	free time.Time  // when the line finishes sending what it was given
+	clk  *lineClock // shared with the other direction; nil: no lateness credit
 }
 
 // chunk is how many bytes the pacer moves at once: about one millisecond of
@@ -37,11 +38,43 @@ func (p *pacer) chunk() int {
 	return n
 }
 
-// idleSlack is how far behind its schedule the line may fall and still
-// count as continuously busy. A writer that wakes late (timer granularity,
-// a loaded machine) then catches up instead of losing the time, so the
-// long-term rate stays at the baud rate; a longer pause is an idle line.
-const idleSlack = 20 * time.Millisecond
+// maxLateCredit bounds the lateness a new transmission is credited with
+// (see lineClock): timer granularity and a loaded machine, not a stall.
+const maxLateCredit = 20 * time.Millisecond
+
+// lineClock is shared by the two directions of one link. It holds how late
+// the pacer delivered the most recent bytes, either way, behind the instant
+// the line had carried them: the pacer's own timer oversleeping (about a
+// millisecond on Linux, more on a loaded machine). A new transmission is
+// booked from that much before the instant it was handed over, never
+// before the line is free, so the emulated line does not charge its own
+// timer lateness to the conversation: the far end's answer to late bytes
+// starts as if they had come on time, plus the real time it took to answer.
+// Idle time of the line is never credited.
+type lineClock struct {
+	mu   sync.Mutex
+	late time.Duration
+}
+
+func (c *lineClock) lateness() time.Duration {
+	if c == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.late
+}
+
+// delivered records that bytes due at due reached the far end at at.
+func (c *lineClock) delivered(due, at time.Time) {
+	if c == nil {
+		return
+	}
+	late := min(max(at.Sub(due), 0), maxLateCredit)
+	c.mu.Lock()
+	c.late = late
+	c.mu.Unlock()
+}
 
 // reserve books the line for n bytes and returns the instant they have all
 // been sent. Deadlines are absolute, so sleeping late does not slow the
@@ -49,11 +82,14 @@ const idleSlack = 20 * time.Millisecond
 //
 // cont says the bytes continue a transmission already under way (the rest
 // of one write, the next piece of one output unit): the line was never
-// idle, so it catches up however late the writer woke.
+// idle, so it catches up however late the writer woke. A new transmission
+// starts when it is handed over less the line clock's lateness credit, or
+// when the line is free, whichever is later.
 func (p *pacer) reserve(n int, cont bool) time.Time {
-	now := time.Now()
-	if !cont && p.free.Before(now.Add(-idleSlack)) {
-		p.free = now
+	if !cont {
+		if start := time.Now().Add(-p.clk.lateness()); p.free.Before(start) {
+			p.free = start
+		}
 	}
 	p.free = p.free.Add(time.Duration(int64(n) * bitsPerByte * int64(time.Second) / int64(p.baud)))
 	return p.free
@@ -72,6 +108,13 @@ type pipe struct {
 
 func newPipe(baud int) *pipe {
 	return &pipe{pace: pacer{baud: baud}, ready: make(chan struct{}, 1)}
+}
+
+// shareClock makes the two directions of one serial link share a line
+// clock (before either is used).
+func shareClock(a, b *pipe) {
+	clk := &lineClock{}
+	a.pace.clk, b.pace.clk = clk, clk
 }
 
 // write sends b over the line, blocking as long as a UART with a one-chunk
@@ -93,8 +136,10 @@ func (p *pipe) send(b []byte, stop <-chan struct{}, cont bool) (int, error) {
 	}()
 	for len(b) > 0 {
 		n := min(len(b), p.pace.chunk())
+		var due time.Time
 		if p.pace.baud > 0 {
-			d := time.Until(p.pace.reserve(n, cont || written > 0))
+			due = p.pace.reserve(n, cont || written > 0)
+			d := time.Until(due)
 			if d > 0 {
 				if timer == nil {
 					timer = time.NewTimer(d)
@@ -116,6 +161,9 @@ func (p *pipe) send(b []byte, stop <-chan struct{}, cont bool) (int, error) {
 		p.mu.Lock()
 		p.buf = append(p.buf, b[:n]...)
 		p.mu.Unlock()
+		if p.pace.baud > 0 {
+			p.pace.clk.delivered(due, time.Now())
+		}
 		select {
 		case p.ready <- struct{}{}:
 		default:

@@ -180,6 +180,7 @@ func New(cfg Config) (*Sim, error) {
 		certs:    newCertStore(),
 		done:     make(chan struct{}),
 	}
+	shareClock(s.toHost, s.fromHost)
 	if cfg.Broker != "" {
 		hostport, err := brokerHostPort(cfg.Broker)
 		if err != nil {
