@@ -621,6 +621,7 @@ func cmdConnect(s *Sim, c atCommand, r *reply) error {
 	cl.gen++
 	gen := cl.gen
 	timeout := s.opTimeout(cl)
+	guard := reconnectGuard - time.Since(cl.droppedAt)
 	r.ok()
 	ev := linkEvents{
 		Message: func(topic string, payload []byte) { s.deliver(idx, gen, topic, payload) },
@@ -629,6 +630,9 @@ func cmdConnect(s *Sim, c atCommand, r *reply) error {
 	s.goAsync(func(ctx context.Context) {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
+		if guard > 0 && !s.sleep(guard) {
+			return
+		}
 		var link brokerLink
 		code := simcom.CodeSockConnectFail
 		if s.dial != nil {
@@ -665,6 +669,13 @@ func cmdConnect(s *Sim, c atCommand, r *reply) error {
 	})
 	return nil
 }
+
+// reconnectGuard is the least time between a dropped connection and the
+// next dial of the same index. A real modem needs longer to open a socket;
+// an emulator reconnecting within microseconds would race the broker's
+// cleanup of the dead connection (mochi then removes the new connection's
+// subscriptions, as they share the client ID).
+const reconnectGuard = 200 * time.Millisecond
 
 // clearSSLAfterConnect applies the AT+CMQTTSSLCFG clearing rule of the
 // model after a CONNECT: SIM7600 after every CONNECT, A7600 after a failed
@@ -983,5 +994,6 @@ func (s *Sim) lost(idx int, gen uint64, cause int) {
 	cl.link = nil
 	cl.gen++
 	cl.busy = false
+	cl.droppedAt = time.Now()
 	s.urc(fmt.Sprintf("+CMQTTCONNLOST: %d,%d", idx, cause))
 }

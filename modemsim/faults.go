@@ -49,6 +49,7 @@ func (s *Sim) takeLink(idx int) (brokerLink, error) {
 	cl.link = nil
 	cl.gen++
 	cl.busy = false
+	cl.droppedAt = time.Now()
 	return link, nil
 }
 
@@ -59,6 +60,7 @@ func (s *Sim) dropAllLocked() []brokerLink {
 		cl := &s.st.clients[i]
 		if cl.link != nil {
 			links = append(links, cl.link)
+			cl.droppedAt = time.Now()
 		}
 		cl.link = nil
 		cl.connecting = false
