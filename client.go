@@ -10,6 +10,21 @@
 // +CMQTTPING, a reboot, a silently dead radio) and resends a QoS 1 or 2
 // message in flight at the loss with DUP set.
 //
+// Where the modem cannot do what paho does, the client says so rather than
+// invent values:
+//
+//   - received messages carry no QoS, retain or duplicate flag and no
+//     packet identifier (the modem's URCs do not report them);
+//   - ConnectToken.SessionPresent is always false (not reported);
+//   - SubscribeToken.Result gives the requested QoS on success (the granted
+//     QoS is not reported) and 0x80 on failure;
+//   - PublishToken.MessageID is a client-local number, not the packet
+//     identifier the modem chose;
+//   - a retained will fails Connect with ErrWillRetained;
+//   - the default keepalive is 60 s (the SIM7600 family's minimum), and QoS
+//     0 messages published while offline are queued unless
+//     SetDropQoS0WhenOffline(true).
+//
 // Handlers (message, OnConnect, ConnectionLost, Reconnecting) must not call
 // Disconnect synchronously: call it on a new goroutine, as with paho.
 package cellmqtt

@@ -117,6 +117,7 @@ func (c *client) finishShutdown(done chan struct{}, cause error) {
 	c.sess, c.modem, c.ownModem = nil, nil, false
 	c.q, c.ownQueue = nil, false
 	c.broker = ""
+	c.subs = nil // as in paho, a new Connect does not restore them
 	c.state = stateDisconnected
 	c.closing = false
 	c.dup = nil

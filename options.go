@@ -24,7 +24,9 @@ type OnConnectHandler func(Client)
 type ConnectionLostHandler func(Client, error)
 
 // ReconnectHandler is called before each reconnection attempt (paho's
-// ReconnectHandler).
+// ReconnectHandler). It may change the connection settings of the options
+// it gets (brokers, client ID, credentials, keepalive, clean session, will,
+// TLS) for this and the following attempts.
 type ReconnectHandler func(Client, *ClientOptions)
 
 // Defaults that differ from paho's, with the reason.
@@ -46,59 +48,60 @@ const (
 // sets the defaults) and change it with the setters; the setters return the
 // options so they chain, as paho's do. NewClient takes a copy.
 type ClientOptions struct {
-	// Servers are the brokers, tried in order (AddBroker).
+	// Servers are the broker URLs, tried in order (AddBroker).
 	Servers []string
 
-	ClientID     string
-	Username     string
-	Password     string
-	CleanSession bool
-	KeepAlive    time.Duration
+	ClientID     string        // SetClientID
+	Username     string        // SetUsername
+	Password     string        // SetPassword
+	CleanSession bool          // SetCleanSession
+	KeepAlive    time.Duration // SetKeepAlive
 
-	WillEnabled  bool
-	WillTopic    string
-	WillPayload  []byte
-	WillQos      byte
-	WillRetained bool
+	WillEnabled  bool   // a will is set (SetWill, SetBinaryWill)
+	WillTopic    string // the will's topic
+	WillPayload  []byte // the will's payload
+	WillQos      byte   // the will's QoS
+	WillRetained bool   // asks for a retained will, which the modem cannot do
 
-	AutoReconnect        bool
-	ConnectRetry         bool
-	ConnectRetryInterval time.Duration
-	MaxReconnectInterval time.Duration
-	ConnectTimeout       time.Duration
-	WriteTimeout         time.Duration
-	ResumeSubs           bool
-	Order                bool
+	AutoReconnect        bool          // SetAutoReconnect
+	ConnectRetry         bool          // SetConnectRetry
+	ConnectRetryInterval time.Duration // SetConnectRetryInterval
+	MaxReconnectInterval time.Duration // SetMaxReconnectInterval
+	ConnectTimeout       time.Duration // SetConnectTimeout
+	WriteTimeout         time.Duration // SetWriteTimeout
+	ResumeSubs           bool          // SetResumeSubs
+	Order                bool          // SetOrderMatters
 
-	OnConnect             OnConnectHandler
-	OnConnectionLost      ConnectionLostHandler
-	OnReconnecting        ReconnectHandler
-	DefaultPublishHandler MessageHandler
+	OnConnect             OnConnectHandler      // SetOnConnectHandler
+	OnConnectionLost      ConnectionLostHandler // SetConnectionLostHandler
+	OnReconnecting        ReconnectHandler      // SetReconnectingHandler
+	DefaultPublishHandler MessageHandler        // SetDefaultPublishHandler
 
-	// The modem: one of SerialPort, Transport or Modem.
-	SerialPort    string
-	SerialBaud    int
-	Transport     io.ReadWriteCloser
-	OpenTransport func(ctx context.Context) (io.ReadWriteCloser, error)
-	Modem         *atmodem.Modem
-	ClientIndex   int // -1: the lowest free index
-	Model         atmodem.Model
-	TLS           *TLSConfig
+	// The modem: one of Modem, Transport, OpenTransport or SerialPort, in
+	// that order of precedence.
+	SerialPort    string                                                // SetSerialPort
+	SerialBaud    int                                                   // SetSerialPort
+	Transport     io.ReadWriteCloser                                    // SetTransport
+	OpenTransport func(ctx context.Context) (io.ReadWriteCloser, error) // SetOpenTransport
+	Modem         *atmodem.Modem                                        // SetModem
+	ClientIndex   int                                                   // SetClientIndex; -1: the lowest free index
+	Model         atmodem.Model                                         // SetModel
+	TLS           *TLSConfig                                            // SetTLS
 
-	APN              string
-	NetworkWait      time.Duration
-	LivenessInterval time.Duration
+	APN              string        // SetAPN
+	NetworkWait      time.Duration // SetWaitNetwork
+	LivenessInterval time.Duration // SetLivenessInterval
 
-	Queue               queue.Queue
-	QueueMaxMessages    int
-	QueueMaxBytes       int64
-	QueuePolicy         queue.Policy
-	QueueDir            string
-	DropQoS0WhenOffline bool
+	Queue               queue.Queue  // SetQueue
+	QueueMaxMessages    int          // SetQueueLimits
+	QueueMaxBytes       int64        // SetQueueLimits
+	QueuePolicy         queue.Policy // SetQueueLimits
+	QueueDir            string       // SetQueueDir
+	DropQoS0WhenOffline bool         // SetDropQoS0WhenOffline
 
-	MessageBufferLimit int
+	MessageBufferLimit int // SetMessageBufferLimit
 
-	Logger *slog.Logger
+	Logger *slog.Logger // SetLogger
 }
 
 // NewClientOptions returns options with paho's defaults where they apply:

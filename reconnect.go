@@ -75,7 +75,7 @@ func (c *client) lost(cause error) bool {
 func (c *client) reconnect() bool {
 	for n := 0; ; n++ {
 		if h := c.opts.OnReconnecting; h != nil {
-			h(c, &c.opts)
+			c.reconnecting(h)
 		}
 		c.drainLoss()
 		err := c.attempt(c.ctx)
@@ -100,6 +100,22 @@ func (c *client) reconnect() bool {
 			return false
 		}
 	}
+}
+
+// reconnecting calls the ReconnectHandler with a copy of the options and
+// takes over the connection settings it changed (brokers, client ID,
+// credentials, keepalive, clean session, will, TLS) for the following
+// attempts; other fields are read concurrently and stay as they were.
+func (c *client) reconnecting(h ReconnectHandler) {
+	o := c.opts
+	o.Servers = append([]string(nil), c.opts.Servers...)
+	h(c, &o)
+	c.opts.Servers = o.Servers
+	c.opts.ClientID, c.opts.Username, c.opts.Password = o.ClientID, o.Username, o.Password
+	c.opts.KeepAlive, c.opts.CleanSession = o.KeepAlive, o.CleanSession
+	c.opts.WillEnabled, c.opts.WillTopic, c.opts.WillPayload = o.WillEnabled, o.WillTopic, o.WillPayload
+	c.opts.WillQos, c.opts.WillRetained = o.WillQos, o.WillRetained
+	c.opts.TLS = o.TLS
 }
 
 // abort shuts the client down from one of its own goroutines (a failed
