@@ -44,7 +44,7 @@ func TestLinkLimit(t *testing.T) {
 		baud int
 		want float64
 	}{
-		{Wire{ToModem: 50, ToHost: 50}, 1000, 1},        // 100 bytes = 1000 bits
+		{Wire{ToModem: 50, ToHost: 50}, 1000, 1},         // 100 bytes = 1000 bits
 		{Wire{ToModem: 1152, ToHost: 0}, 115200, 10},     // 0.1 s each
 		{Wire{ToModem: 169, ToHost: 0}, 115200, 68.1656}, // a 60-byte publish, echo off
 		{Wire{ToModem: 10, ToHost: 10}, 0, 0},            // unlimited link: no limit
