@@ -94,7 +94,10 @@ func TestPaho311(t *testing.T) {
 		if m := watch.wait(t, "will/paho311", 1); string(m[0]) != "gone" {
 			t.Errorf("will: %q", m[0])
 		}
-		waitToken(t, c.Publish("out/after-loss", 1, false, "x"), "publish after reconnect")
+		// QoS 0: paho.mqtt.golang races with itself when a QoS 1/2 publish
+		// is issued from the moment OnConnect fires until its resume
+		// finished (eclipse-paho/paho.mqtt.golang#703).
+		waitToken(t, c.Publish("out/after-loss", 0, false, "x"), "publish after reconnect")
 		watch.wait(t, "out/after-loss", 1)
 	})
 
@@ -102,7 +105,7 @@ func TestPaho311(t *testing.T) {
 		r.sim.Reboot()
 		lost.wait(t, 2, "connection-lost handler")
 		connected.wait(t, 3, "reconnect")
-		waitToken(t, c.Publish("out/after-reboot", 1, false, "y"), "publish after reboot")
+		waitToken(t, c.Publish("out/after-reboot", 0, false, "y"), "publish after reboot")
 		watch.wait(t, "out/after-reboot", 1)
 	})
 
