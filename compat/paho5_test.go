@@ -189,11 +189,14 @@ func TestAutopaho(t *testing.T) {
 	subscribed.wait(t, 1, "subscribed")
 
 	faults := []struct {
-		name   string
-		inject func() error
+		name    string
+		inject  func() error
+		restore func() // after the connection went down
 	}{
-		{"connection loss", func() error { return r.sim.DropConnection(0, modemsim.CauseSocketClosed) }},
-		{"reboot", func() error { r.sim.Reboot(); return nil }},
+		{"connection loss", func() error { return r.sim.DropConnection(0, modemsim.CauseSocketClosed) }, nil},
+		{"keepalive failure", func() error { return r.sim.KeepaliveFail(0) }, nil},
+		{"no network", func() error { r.sim.NoNetwork(); return nil }, r.sim.RestoreNetwork},
+		{"reboot", func() error { r.sim.Reboot(); return nil }, nil},
 	}
 	for i, f := range faults {
 		t.Run(f.name, func(t *testing.T) {
@@ -209,6 +212,9 @@ func TestAutopaho(t *testing.T) {
 					Topic: topic, QoS: 1, Payload: []byte{byte('0' + k)}}}); err != nil {
 					t.Fatal(err)
 				}
+			}
+			if f.restore != nil {
+				f.restore()
 			}
 			up.wait(t, i+2, "reconnect")
 			msgs := watch.wait(t, topic, 3)
