@@ -22,8 +22,13 @@ type hostReader struct {
 	tmp [512]byte
 }
 
-func (r *hostReader) fill() error {
-	n, err := r.s.fromHost.read(r.tmp[:], r.s.done)
+// fill reads more from the line; abort (nil outside a prompt) ends the wait
+// with errAborted.
+func (r *hostReader) fill(abort <-chan struct{}) error {
+	n, err := r.s.fromHost.readOr(r.tmp[:], r.s.done, abort)
+	if errors.Is(err, errAborted) {
+		return err
+	}
 	if err != nil {
 		return errClosed
 	}
@@ -35,7 +40,7 @@ func (r *hostReader) fill() error {
 
 func (r *hostReader) byte() (byte, error) {
 	for r.pos >= len(r.buf) {
-		if err := r.fill(); err != nil {
+		if err := r.fill(nil); err != nil {
 			return 0, err
 		}
 	}
@@ -71,12 +76,13 @@ func (r *hostReader) line() (line string, tooLong bool, err error) {
 	}
 }
 
-// data reads exactly n raw bytes.
-func (r *hostReader) data(n int) ([]byte, error) {
+// data reads exactly n raw bytes; a reboot meanwhile (abort) ends it with
+// errAborted.
+func (r *hostReader) data(n int, abort <-chan struct{}) ([]byte, error) {
 	out := make([]byte, 0, n)
 	for len(out) < n {
 		if r.pos >= len(r.buf) {
-			if err := r.fill(); err != nil {
+			if err := r.fill(abort); err != nil {
 				return nil, err
 			}
 		}
@@ -145,7 +151,10 @@ func (r *reply) prompt(n int) ([]byte, error) {
 	r.buf.WriteString("\r\n>")
 	r.info = 0
 	r.flush()
-	return r.s.in.data(n)
+	r.s.mu.Lock()
+	abort := r.s.abort
+	r.s.mu.Unlock()
+	return r.s.in.data(n, abort)
 }
 
 // serve is the command loop: one command at a time, like the firmware.

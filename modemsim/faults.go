@@ -118,7 +118,10 @@ func (s *Sim) reboot() {
 	s.mu.Lock()
 	links := s.dropAllLocked()
 	s.st = newModemState(s.cfg.Echo != EchoOff)
+	close(s.abort) // a command waiting for prompt data dies unanswered
+	s.abort = make(chan struct{})
 	s.mu.Unlock()
+	s.out.dropHeld() // URCs not yet written die with the old firmware
 	for _, l := range links {
 		l.Drop()
 	}

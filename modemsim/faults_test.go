@@ -330,3 +330,20 @@ func TestBusyWhileStreaming(t *testing.T) {
 		})
 	}
 }
+
+// TestRebootDuringPrompt: a reboot while the modem waits for prompt data
+// ends that command without an answer; held URCs die, the boot messages
+// come at once, and the modem answers the next command.
+func TestRebootDuringPrompt(t *testing.T) {
+	s, h, d := startFake(t, Config{Model: simcom.SIM7600})
+	h.start()
+	h.connect("0")
+	h.cmd("AT+CMQTTTOPIC=0,5", promp)
+	h.send("ab")
+	d.last(t).ev.Message("lost", []byte("in the reboot"))
+	waitQueued(t, s, 1)
+	s.Reboot()
+	h.expect("\r\nRDY\r\n\r\n+CPIN: READY\r\n\r\nSMS DONE\r\n\r\nPB DONE\r\n")
+	h.cmd("AT", ok)
+	h.quiet(s)
+}

@@ -15,6 +15,10 @@ const bitsPerByte = 10
 // of the link) was closed or unplugged.
 var errDetached = errors.New("modemsim: link detached")
 
+// errAborted ends a command that waits for prompt data when the modem
+// reboots meanwhile: the command gets no answer.
+var errAborted = errors.New("modemsim: command aborted by a reboot")
+
 // pacer models the line of one direction of the serial link at a baud rate:
 // each byte occupies the line for 10 bit times, and a byte is only "there"
 // at the far end once the line has carried it. It is not safe for
@@ -177,6 +181,12 @@ func (p *pipe) send(b []byte, stop <-chan struct{}, cont bool) (int, error) {
 // read returns what the line has carried, blocking until there is at least
 // one byte or stop is closed (errDetached).
 func (p *pipe) read(b []byte, stop <-chan struct{}) (int, error) {
+	return p.readOr(b, stop, nil)
+}
+
+// readOr is read that also gives up with errAborted when abort closes (a
+// nil abort never does).
+func (p *pipe) readOr(b []byte, stop, abort <-chan struct{}) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
@@ -196,6 +206,8 @@ func (p *pipe) read(b []byte, stop <-chan struct{}) (int, error) {
 		case <-p.ready:
 		case <-stop:
 			return 0, errDetached
+		case <-abort:
+			return 0, errAborted
 		}
 	}
 }

@@ -96,10 +96,10 @@ func (o *output) end() {
 	o.signal()
 }
 
-// reset drops everything not yet written (reboot).
-func (o *output) reset() {
+// dropHeld drops the URCs held behind the current command (reboot).
+func (o *output) dropHeld() {
 	o.mu.Lock()
-	o.queue, o.held, o.urgent = nil, nil, nil
+	o.held = nil
 	o.mu.Unlock()
 }
 

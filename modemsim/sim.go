@@ -130,6 +130,7 @@ type Sim struct {
 	att    *attachment
 	drop   bool // DropNextAnswer armed
 	busy   BusyMode
+	abort  chan struct{} // closed by a reboot: ends a command waiting for prompt data
 	certs  *certStore
 	listen []io.Closer
 
@@ -178,6 +179,7 @@ func New(cfg Config) (*Sim, error) {
 		tr:       newTranscript(cfg.TranscriptLimit, cfg.Trace),
 		busy:     cfg.Busy,
 		certs:    newCertStore(),
+		abort:    make(chan struct{}),
 		done:     make(chan struct{}),
 	}
 	shareClock(s.toHost, s.fromHost)
