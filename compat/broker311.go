@@ -74,10 +74,15 @@ func (b *broker311) connect(frame []byte) error {
 		opts.Password = string(c.Password)
 	}
 	if c.WillFlag {
-		opts.Will = &atmodem.Will{Topic: c.WillTopic, Payload: c.WillMessage, QoS: c.WillQos}
 		if c.WillRetain {
-			a.log.Warn("compat: will retain flag dropped: the modem's will has none", "client", opts.ClientID)
+			// MQTT 3.1.1 has no return code for it: "server unavailable",
+			// and the log says why.
+			a.log.Warn("compat: CONNECT refused: the modem's will has no retain flag", "client", opts.ClientID)
+			a.send(connack311(packets.ErrRefusedServerUnavailable))
+			return fmt.Errorf("compat: CONNECT refused: a retained will cannot be carried by the modem (AT+CMQTTWILLTOPIC has no retain flag): %w",
+				atmodem.ErrInvalidParameter)
 		}
+		opts.Will = &atmodem.Will{Topic: c.WillTopic, Payload: c.WillMessage, QoS: c.WillQos}
 	}
 	if err := a.modemConnect(opts, c.Keepalive); err != nil {
 		rc, _ := connectRefusal(err)

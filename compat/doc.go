@@ -21,7 +21,8 @@
 // atmodem.Session on one client index:
 //
 //   - CONNECT runs the modem's connect sequence (client ID, keepalive, clean
-//     session, credentials, will); the CONNACK carries the modem's verdict.
+//     session, credentials, will; a retained will is refused, the modem's
+//     will has no retain flag); the CONNACK carries the modem's verdict.
 //     The modem's refusals 27-31 become 3.1.1 return codes 1-5 and MQTT 5
 //     reason codes 0x84, 0x85, 0x88, 0x86, 0x87; a client ID or credentials
 //     the modem cannot carry become "identifier rejected" (2, 0x85) and "bad
@@ -109,7 +110,7 @@
 //	AUTH, authentication method     refused: CONNACK 0x8C; an AUTH packet gets DISCONNECT 0x82
 //	will properties                 dropped (will delay interval: the will goes at once)
 //	will retain                     refused: CONNACK 0x9A (the modem's will has no retain flag);
-//	                                in 3.1.1 it is dropped with a warning
+//	                                in 3.1.1 return code 3, as it has no better one
 //	DISCONNECT 0x04 (with will)     the modem disconnects cleanly: the will is not published
 //	request problem information     honoured: reason strings only when the client wants them
 //	request response information    no response information is sent

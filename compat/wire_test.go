@@ -211,6 +211,12 @@ func TestV311RawAnswers(t *testing.T) {
 	}{
 		{"unknown protocol level", connect(6, "x", true), []byte{0x20, 0x02, 0x00, 0x01}},
 		{"empty client ID without clean session", connect(4, "", false), []byte{0x20, 0x02, 0x00, 0x02}},
+		{"retained will", func() []byte {
+			c := packets.NewControlPacket(packets.Connect).(*packets.ConnectPacket)
+			c.ProtocolName, c.ProtocolVersion, c.ClientIdentifier, c.CleanSession, c.Keepalive = "MQTT", 4, "w", true, 30
+			c.WillFlag, c.WillTopic, c.WillMessage, c.WillRetain = true, "w", []byte("x"), true
+			return encode311(c)
+		}(), []byte{0x20, 0x02, 0x00, 0x03}},
 		{"accepted, then PINGRESP", append(connect(4, "raw311", true), 0xC0, 0x00), []byte{0x20, 0x02, 0x00, 0x00, 0xD0, 0x00}},
 		{"accepted, oversized QoS 1 publish still acknowledged (MQTT-3.3.5-2)",
 			append(connect(4, "raw311b", true), func() []byte {
