@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cellmqtt/cellmqtt/modemsim"
 )
 
 // TestSimCommand runs "cellmqtt sim" in-process on a TCP port with the
@@ -76,5 +78,54 @@ func TestSimCommandUsage(t *testing.T) {
 	var out strings.Builder
 	if c := runSim(context.Background(), []string{"--help"}, nil, &out, io.Discard); c != exitOK || !strings.Contains(out.String(), "cellmqtt sim --broker embedded --pty") {
 		t.Errorf("--help: exit %d, text %q", c, out.String())
+	}
+}
+
+// TestSimControl drives the fault-injection console.
+func TestSimControl(t *testing.T) {
+	sim, err := modemsim.New(modemsim.Config{Echo: modemsim.EchoOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	conn := sim.Conn()
+	defer conn.Close()
+	for line, want := range map[string]string{
+		"":             "",
+		"help":         simConsoleHelp,
+		"drop 0 1":     "error: modemsim: client index 0 is not connected",
+		"drop 0":       "error: drop: missing argument",
+		"drop x 1":     `error: strconv.Atoi: parsing "x": invalid syntax`,
+		"ping 1":       "error: modemsim: client index 1 is not connected",
+		"stall":        "error: stall: missing duration",
+		"stall 1ms":    "ok: stall",
+		"unstall":      "ok: unstall",
+		"dropanswer":   "ok: dropanswer",
+		"restore":      "ok: restore",
+		"frobnicate 1": `unknown command "frobnicate"; type help`,
+	} {
+		if got := simControl(sim, line); got != want {
+			t.Errorf("%q: got %q, want %q", line, got, want)
+		}
+	}
+	// Faults with an effect on the AT port.
+	for _, tc := range []struct{ line, want string }{
+		{"noise hello there", "hello there"},
+		{"nonet", "\r\n+CMQTTNONET\r\n"},
+		{"reboot", "\r\nRDY\r\n\r\n+CPIN: READY\r\n\r\nSMS DONE\r\n\r\nPB DONE\r\n\r\n*ATREADY: 1\r\n"},
+	} {
+		if got := simControl(sim, tc.line); got != "ok: "+strings.Fields(tc.line)[0] {
+			t.Fatalf("%q: %q", tc.line, got)
+		}
+		got := make([]byte, len(tc.want))
+		if _, err := io.ReadFull(conn, got); err != nil || string(got) != tc.want {
+			t.Fatalf("%q: AT port got %q, %v; want %q", tc.line, got, err, tc.want)
+		}
+	}
+	if got := simControl(sim, "unplug"); got != "ok: unplug" {
+		t.Fatal(got)
+	}
+	if _, err := conn.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("read after unplug: %v, want EOF", err)
 	}
 }
