@@ -103,7 +103,7 @@ func TestTLSBrokerByScheme(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := mqtt.NewClientOptions().AddBroker(tt.scheme+"://"+r.broker.Addr()).SetClientID("tls-"+tt.scheme).
+			o := mqtt.NewClientOptions().AddBroker(tt.scheme + "://" + r.broker.Addr()).SetClientID("tls-" + tt.scheme).
 				SetProtocolVersion(4).SetAutoReconnect(false).SetConnectTimeout(waitTimeout)
 			o.SetCustomOpenConnectionFn(OpenConnectionFn(r.modem, WithTLS(cfg), WithLogger(testLogger())))
 			c := mqtt.NewClient(o)
