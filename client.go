@@ -123,6 +123,7 @@ type client struct {
 
 	lastActive atomic.Int64 // unix nanoseconds of the last sign of life
 	retries    int          // sender only: unknown-fate attempts of the head
+	retryID    queue.ID     // sender only: the entry retries counts for
 }
 
 // NewClient returns a client configured by a copy of o. It does not

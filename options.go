@@ -320,7 +320,8 @@ func (o *ClientOptions) SetLivenessInterval(d time.Duration) *ClientOptions {
 }
 
 // SetQueue uses q for outgoing messages instead of a queue the client
-// creates; the client does not close it. Its own limits and policy apply
+// creates; the client does not close it. Like queue.Memory and queue.File,
+// q must copy a message's payload in Put (the caller may reuse its buffer). Its own limits and policy apply
 // (SetQueueLimits and SetQueueDir are then ignored).
 func (o *ClientOptions) SetQueue(q queue.Queue) *ClientOptions { o.Queue = q; return o }
 

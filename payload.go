@@ -7,21 +7,22 @@ import (
 )
 
 // payloadBytes converts a Publish payload to bytes: string, []byte,
-// bytes.Buffer and *bytes.Buffer (paho accepts the first three). The bytes
-// are copied, so the caller may reuse its buffer once Publish returns.
+// bytes.Buffer and *bytes.Buffer (paho accepts the first three). Slices are
+// not copied: the queue copies the message on Put, so the caller may reuse
+// its buffer once Publish returns.
 func payloadBytes(p interface{}) ([]byte, error) {
 	switch v := p.(type) {
 	case string:
 		return []byte(v), nil
 	case []byte:
-		return bytes.Clone(v), nil
+		return v, nil
 	case bytes.Buffer:
-		return bytes.Clone(v.Bytes()), nil
+		return v.Bytes(), nil
 	case *bytes.Buffer:
 		if v == nil {
 			return nil, nil
 		}
-		return bytes.Clone(v.Bytes()), nil
+		return v.Bytes(), nil
 	}
 	return nil, fmt.Errorf("%w: got %T", ErrPayloadType, p)
 }

@@ -82,6 +82,24 @@ func TestIntegrationQueuePolicies(t *testing.T) {
 		mustWait(t, "second", <-second)
 		p.waitAll(t, []string{"a", "b"})
 	})
+	t.Run("block ended by Disconnect", func(t *testing.T) {
+		e := newEnv(t, modemsim.Config{})
+		c := offline(t, e, e.options("blockd").SetQueueLimits(1, 0, queue.Block))
+		first := c.Publish("pol/a", 1, false, "a")
+		second := make(chan Token)
+		go func() { second <- c.Publish("pol/b", 1, false, "b") }()
+		select {
+		case <-second:
+			t.Fatal("Publish returned while the queue is full")
+		case <-time.After(50 * time.Millisecond):
+		}
+		c.Disconnect(0)
+		for name, tok := range map[string]Token{"queued": first, "blocked": <-second} {
+			if err := wait(t, tok); !errors.Is(err, ErrDisconnected) {
+				t.Fatalf("%s publish: %v, want ErrDisconnected", name, err)
+			}
+		}
+	})
 	t.Run("QoS 0 offline queued", func(t *testing.T) {
 		e := newEnv(t, modemsim.Config{})
 		p := e.peer("pol/#")

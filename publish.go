@@ -62,6 +62,7 @@ func (c *client) Publish(topic string, qos byte, retained bool, payload interfac
 		t.finish(ErrQoS0Dropped)
 		return t
 	}
+	life := ctx
 	if c.opts.WriteTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.opts.WriteTimeout)
@@ -71,8 +72,8 @@ func (c *client) Publish(topic string, qos byte, retained bool, payload interfac
 	qid, err := q.Put(ctx, queue.Message{Topic: topic, Payload: b, QoS: qos, Retained: retained})
 	if err != nil {
 		c.tok.abandon()
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-			err = fmt.Errorf("%w: %w", queue.ErrQueueFull, err)
+		if life.Err() != nil || errors.Is(err, queue.ErrClosed) {
+			err = fmt.Errorf("%w: %w", ErrDisconnected, err)
 		}
 		t.finish(fmt.Errorf("cellmqtt: publish to %q: %w", topic, err))
 		return t

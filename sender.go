@@ -101,6 +101,9 @@ func (c *client) sendOne() bool {
 			c.signalLoss(fmt.Errorf("%w (after publish: %w)", lerr, err))
 			return true
 		}
+		if c.retryID != e.ID {
+			c.retryID, c.retries = e.ID, 0
+		}
 		c.retries++
 		if c.retries < maxUncertain {
 			sleepCtx(c.ctx, retryPause)
