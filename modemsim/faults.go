@@ -145,9 +145,10 @@ func (s *Sim) Noise(b []byte) {
 	s.out.urc(outUnit{data: bytes.Clone(b)})
 }
 
-// DropNextAnswer loses the whole answer (information lines and final
-// result) of the next command, as a garbled line would; its echo and any
-// later result URC still come.
+// DropNextAnswer loses the whole answer (information lines, data prompt
+// and final result) of the next command, as a garbled line would; its echo
+// and any later result URC still come. A command that asks for data still
+// waits for it, so the host's next bytes become that data.
 func (s *Sim) DropNextAnswer() {
 	s.mu.Lock()
 	s.drop = true
