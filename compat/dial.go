@@ -29,6 +29,9 @@ func Dial(ctx context.Context, m *atmodem.Modem, server string, opts ...Option) 
 	if _, err := atmodem.ParseBroker(server); err != nil {
 		return nil, fmt.Errorf("compat: Dial: %w", err)
 	}
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
 	sess, err := claimSession(ctx, m, cfg.index)
 	if err != nil {
 		return nil, fmt.Errorf("compat: Dial %s: %w", server, err)

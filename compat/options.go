@@ -39,9 +39,31 @@ func newConfig(opts []Option) config {
 	return c
 }
 
+// check rejects option values the modem would refuse on every use, before
+// anything is written to it.
+func (c config) check() error {
+	if c.index > 1 {
+		return fmt.Errorf("compat: WithClientIndex(%d): the modems have client indexes 0 and 1: %w", c.index, atmodem.ErrInvalidParameter)
+	}
+	if s := c.publishTimeout; s != 0 && (s < 60*time.Second || s > 180*time.Second) {
+		return fmt.Errorf("compat: WithPublishTimeout(%v): pub_timeout is 60-180 s: %w", s, atmodem.ErrInvalidParameter)
+	}
+	if s := c.disconnectTimeout; s != 0 && (s < 60*time.Second || s > 180*time.Second) {
+		return fmt.Errorf("compat: WithDisconnectTimeout(%v): the DISC timeout is 0 or 60-180 s: %w", s, atmodem.ErrInvalidParameter)
+	}
+	return nil
+}
+
 // WithClientIndex pins the modem's MQTT client index (0 or 1). By default
 // each connection takes the lowest free index.
-func WithClientIndex(i int) Option { return func(c *config) { c.index = i } }
+func WithClientIndex(i int) Option {
+	return func(c *config) {
+		if i < 0 {
+			i = 2 // refused by check: a negative index is no "any index"
+		}
+		c.index = i
+	}
+}
 
 // WithTLS sets the SSL context used when the broker URL is ssl://, tls://
 // or mqtts://: certificates by name on the modem or as PEM data to upload,

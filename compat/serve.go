@@ -38,6 +38,9 @@ func Serve(ln net.Listener, m *atmodem.Modem, server string, opts ...Option) err
 		return fmt.Errorf("compat: Serve: %w", err)
 	}
 	cfg := newConfig(opts)
+	if err := cfg.check(); err != nil {
+		return err
+	}
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex

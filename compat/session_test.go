@@ -91,3 +91,27 @@ func TestClampKeepAlive(t *testing.T) {
 		t.Errorf("assigned client ID %q: %d bytes, want 21", id, len(id))
 	}
 }
+
+func TestOptionChecks(t *testing.T) {
+	tests := []struct {
+		name string
+		opt  Option
+		ok   bool
+	}{
+		{"index 1", WithClientIndex(1), true},
+		{"index 2", WithClientIndex(2), false},
+		{"index -1", WithClientIndex(-1), false},
+		{"publish timeout 90 s", WithPublishTimeout(90 * time.Second), true},
+		{"publish timeout 10 s", WithPublishTimeout(10 * time.Second), false},
+		{"disconnect timeout 0", WithDisconnectTimeout(0), true},
+		{"disconnect timeout 200 s", WithDisconnectTimeout(200 * time.Second), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := newConfig([]Option{tt.opt}).check()
+			if (err == nil) != tt.ok || (err != nil && !errors.Is(err, atmodem.ErrInvalidParameter)) {
+				t.Errorf("check = %v, want ok %t", err, tt.ok)
+			}
+		})
+	}
+}
