@@ -66,7 +66,7 @@ func cmdEcho(s *Sim, c atCommand, r *reply) error {
 		return nil
 	}
 	s.mu.Lock()
-	s.st.echo = v == 1
+	s.st.echo = v == 1 || s.cfg.EchoStuck
 	s.mu.Unlock()
 	r.ok()
 	return nil

@@ -162,3 +162,15 @@ func TestSSLCommands(t *testing.T) {
 		})
 	}
 }
+
+// TestPromptSpaceAndStuckEcho: the field variants of the prompt ("> ") and
+// of the echo (still on after ATE0).
+func TestPromptSpaceAndStuckEcho(t *testing.T) {
+	s, h := startSim(t, Config{PromptSpace: true, EchoStuck: true})
+	h.cmd("ATE0", "ATE0\r"+ok)
+	h.cmd("AT", "AT\r"+ok)
+	h.cmd(`AT+CCERTDOWN="a.pem",1`, `AT+CCERTDOWN="a.pem",1`+"\r\r\n> ")
+	h.send("x")
+	h.expect(ok)
+	h.quiet(s)
+}

@@ -149,6 +149,9 @@ func (r *reply) flush() {
 // prompt writes the data prompt and reads exactly n bytes of data.
 func (r *reply) prompt(n int) ([]byte, error) {
 	r.buf.WriteString("\r\n>")
+	if r.s.cfg.PromptSpace {
+		r.buf.WriteByte(' ')
+	}
 	r.info = 0
 	r.flush()
 	r.s.mu.Lock()

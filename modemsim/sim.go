@@ -88,6 +88,12 @@ type Config struct {
 	// BootMessages, when set, replaces the model's boot lines, e.g.
 	// {"QCRDY", "+CPIN: READY", "+CGEV: EPS PDN ACT 1"}.
 	BootMessages []string
+	// PromptSpace writes the data prompt as "\r\n> " instead of "\r\n>"
+	// (both exist in the field).
+	PromptSpace bool
+	// EchoStuck keeps the echo on after ATE0 (which still answers OK), as
+	// some firmware ports do; hosts must tolerate echo anyway.
+	EchoStuck bool
 	// Busy is the rule for commands written while a message streams in.
 	Busy BusyMode
 	// Product is the model name of AT+CGMM and ATI; empty: a default of the
