@@ -1,6 +1,7 @@
 package cellmqtt
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"os"
@@ -106,11 +107,16 @@ func (e *env) peer(filter string) *peer {
 
 // peerOn is a recording subscriber on broker b.
 func peerOn(t *testing.T, b *modemsim.EmbeddedBroker, filter string) *peer {
+	return peerWith(t, b, filter, nil)
+}
+
+// peerWith is peerOn with a TLS configuration for a TLS broker.
+func peerWith(t *testing.T, b *modemsim.EmbeddedBroker, filter string, tc *tls.Config) *peer {
 	t.Helper()
 	e := &env{t: t, broker: b}
 	p := &peer{got: map[string]int{}, seen: make(chan string, 100000)}
 	o := mqtt.NewClientOptions().AddBroker(e.broker.URL()).SetClientID(fmt.Sprintf("peer-%d", time.Now().UnixNano())).
-		SetAutoReconnect(false)
+		SetAutoReconnect(false).SetTLSConfig(tc)
 	p.c = mqtt.NewClient(o)
 	if tok := p.c.Connect(); !tok.WaitTimeout(waitFor) || tok.Error() != nil {
 		e.t.Fatalf("peer connect: %v", tok.Error())
