@@ -104,7 +104,7 @@ func TestIntegrationTLS(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer sim.Close()
-			o := NewClientOptions().AddBroker(b.URL()).SetClientID("tls-"+tt.name[:1]).
+			o := NewClientOptions().AddBroker(b.URL()).SetClientID("tls-" + tt.name[:1]).
 				SetTransport(sim.Conn()).SetLogger(testLogger(t)).
 				SetTLS(TLSConfig{
 					Context:    2,
