@@ -264,7 +264,9 @@ func (o *ClientOptions) SetSerialPort(path string, baud int) *ClientOptions {
 }
 
 // SetTransport uses rw as the byte stream to the modem's AT port (a pty, a
-// TCP bridge, the emulator). The client closes it on Disconnect.
+// TCP bridge, the emulator). The client closes it on Disconnect, or when
+// the modem side ends it; it cannot open it again, so a client that must
+// survive that (or Connect again after Disconnect) uses SetOpenTransport.
 func (o *ClientOptions) SetTransport(rw io.ReadWriteCloser) *ClientOptions {
 	o.Transport = rw
 	return o
