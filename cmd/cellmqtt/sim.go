@@ -32,6 +32,9 @@ type simFlags struct {
 	latency time.Duration
 	echo    string
 	trace   bool
+
+	resultFirst, refuseSubTopic, nonetColon, bootNUL, promptSpace, echoStuck bool
+	rxChunk                                                                  int
 }
 
 func runSim(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -59,6 +62,13 @@ the command names, like a network redirect.`)
 	fs.Seconds(&f.latency, "latency", "DURATION", 0, "Link", "delay before every answer, e.g. 50ms")
 	fs.String(&f.echo, "echo", "on|off", "on", "Link", "command echo at power-up (ATE1/ATE0)")
 	fs.Bool(&f.trace, "trace", "Link", "print every byte each way to stderr, timestamped")
+	fs.Bool(&f.resultFirst, "result-first", "Firmware variants", "SIM7600: write the START/STOP/DISC result before OK")
+	fs.Bool(&f.refuseSubTopic, "refuse-subtopic", "Firmware variants", "answer ERROR to AT+CMQTTSUBTOPIC, as some A7670 firmware")
+	fs.Bool(&f.nonetColon, "nonet-colon", "Firmware variants", `spell the no-network URC "+CMQTTNONET:"`)
+	fs.Bool(&f.bootNUL, "boot-nul", "Firmware variants", "write a NUL byte before the boot messages")
+	fs.Bool(&f.promptSpace, "prompt-space", "Firmware variants", `write the data prompt as "> "`)
+	fs.Bool(&f.echoStuck, "echo-stuck", "Firmware variants", "keep echoing after ATE0")
+	fs.Int(&f.rxChunk, "rx-chunk", "N", 1500, "Firmware variants", "bytes per +CMQTTRXTOPIC/+CMQTTRXPAYLOAD chunk")
 	fs.example(
 		"cellmqtt sim --broker embedded --pty",
 		"screen /dev/pts/7 115200    # then type AT+CMQTTSTART",
@@ -234,6 +244,16 @@ func (f *simFlags) config(stderr io.Writer) (modemsim.Config, error) {
 	default:
 		return cfg, badInput("--echo %q: want on or off", f.echo)
 	}
+	if f.rxChunk <= 0 {
+		return cfg, badInput("--rx-chunk %d: must be positive", f.rxChunk)
+	}
+	cfg.RXChunk = f.rxChunk
+	cfg.ResultBeforeOK = f.resultFirst
+	cfg.RefuseSubTopic = f.refuseSubTopic
+	cfg.NoNetColon = f.nonetColon
+	cfg.BootNUL = f.bootNUL
+	cfg.PromptSpace = f.promptSpace
+	cfg.EchoStuck = f.echoStuck
 	if f.trace {
 		cfg.Trace = stderr
 		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))

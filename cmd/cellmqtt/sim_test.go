@@ -21,7 +21,7 @@ func TestSimCommand(t *testing.T) {
 	code := make(chan int, 1)
 	var stderr strings.Builder
 	go func() {
-		code <- runSim(ctx, []string{"--model", "sim7600", "--broker", "embedded", "--echo", "off"}, nil, pw, &stderr)
+		code <- runSim(ctx, []string{"--model", "sim7600", "--broker", "embedded", "--echo", "off", "--result-first"}, nil, pw, &stderr)
 		pw.Close()
 	}()
 	lines := bufio.NewScanner(pr)
@@ -49,7 +49,7 @@ func TestSimCommand(t *testing.T) {
 	if _, err := c.Write([]byte("AT+CMQTTSTART\r")); err != nil {
 		t.Fatal(err)
 	}
-	want := "\r\nOK\r\n\r\n+CMQTTSTART: 0\r\n"
+	want := "\r\n+CMQTTSTART: 0\r\n\r\nOK\r\n"
 	got := make([]byte, len(want))
 	if _, err := io.ReadFull(c, got); err != nil || string(got) != want {
 		t.Fatalf("got %q, %v; want %q", got, err, want)
@@ -67,6 +67,7 @@ func TestSimCommandUsage(t *testing.T) {
 		{"--baud", "-1"},
 		{"--echo", "maybe"},
 		{"--latency", "-5s"},
+		{"--rx-chunk", "0"},
 		{"extra"},
 		{"--nosuchflag"},
 	} {
