@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 
 	"github.com/creack/pty"
-	"golang.org/x/sys/unix"
 )
 
 // OpenPTY attaches a real pseudo-terminal as the AT port and returns the
@@ -44,24 +42,6 @@ func (s *Sim) OpenPTY() (string, error) {
 	s.pump(att, master)
 	s.log.Debug("modemsim: pty ready", "path", path)
 	return path, nil
-}
-
-// makeRaw puts a terminal into raw mode (cfmakeraw): no echo, no line
-// editing, no CR/LF translation, 8-bit bytes.
-func makeRaw(f *os.File) error {
-	fd := int(f.Fd())
-	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-	if err != nil {
-		return err
-	}
-	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
-	t.Oflag &^= unix.OPOST
-	t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-	t.Cflag &^= unix.CSIZE | unix.PARENB
-	t.Cflag |= unix.CS8
-	t.Cc[unix.VMIN] = 1
-	t.Cc[unix.VTIME] = 0
-	return unix.IoctlSetTermios(fd, unix.TCSETS, t)
 }
 
 // pump copies between a host byte stream and the link until the stream
