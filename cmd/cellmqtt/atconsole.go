@@ -13,16 +13,24 @@ type atEvent struct {
 }
 
 // atScanner splits the modem's output into lines and data prompts. A prompt
-// is "\r\n>" or "\r\n> " with no line end after it, so it is recognised at
-// the end of a read, without waiting for a newline.
+// is ">" (or "> ") at the start of a line with no line end after it: it is
+// recognised as soon as the '>' arrives, without waiting for a newline,
+// because the modem then waits for the data.
 type atScanner struct {
-	cur []byte
+	cur       []byte
+	skipSpace bool // drop the space of "> "
 }
 
 // feed consumes p and calls emit for every complete line (CR and LF
 // stripped, empty lines skipped) and every prompt.
 func (s *atScanner) feed(p []byte, emit func(atEvent)) {
 	for _, b := range p {
+		if s.skipSpace {
+			s.skipSpace = false
+			if b == ' ' {
+				continue
+			}
+		}
 		if b == '\n' {
 			line := strings.TrimRight(string(s.cur), "\r")
 			s.cur = s.cur[:0]
@@ -32,10 +40,11 @@ func (s *atScanner) feed(p []byte, emit func(atEvent)) {
 			continue
 		}
 		s.cur = append(s.cur, b)
-	}
-	if t := bytes.TrimLeft(s.cur, "\r\x00"); string(t) == ">" || string(t) == "> " {
-		s.cur = s.cur[:0]
-		emit(atEvent{prompt: true})
+		if b == '>' && len(bytes.Trim(s.cur, "\r\x00")) == 1 {
+			s.cur = s.cur[:0]
+			s.skipSpace = true
+			emit(atEvent{prompt: true})
+		}
 	}
 }
 

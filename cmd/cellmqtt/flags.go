@@ -35,7 +35,7 @@ func (mf *modemFlags) register(fs *flagSet, withClient bool) {
 	fs.String(&mf.model, "model", "auto|a7600|sim7600", "auto", modemGroup, "modem family; auto asks the modem (ATI, AT+CGMM)")
 	if withClient {
 		fs.Int(&mf.clientIndex, "client-index", "0|1", 0, modemGroup, "the modem's MQTT client index to use")
-		fs.String(&mf.apn, "apn", "NAME", "", modemGroup, "set the APN of PDP context 1 (AT+CGDCONT and AT+CGSOCKCONT) before connecting")
+		fs.String(&mf.apn, "apn", "NAME", "", modemGroup, "set the APN of PDP context 1 (AT+CGDCONT) before connecting")
 	}
 	fs.Bool(&mf.trace, "trace", modemGroup, "log the AT traffic to stderr (passwords redacted)")
 	fs.Bool(&mf.sim, "sim", modemGroup, "no hardware: run against the built-in modem emulator (modemsim) and, unless a broker is given, an embedded MQTT broker")

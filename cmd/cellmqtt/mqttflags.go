@@ -181,7 +181,8 @@ func (f *mqttFlags) clientOptions(cmd string, mf *modemFlags, l *modemLink) (*ce
 		SetClientID(id).
 		SetKeepAlive(f.keepalive).
 		SetUsername(f.user).
-		SetPassword(f.password)
+		SetPassword(f.password).
+		SetWaitNetwork(2 * time.Minute) // a modem just powered up registers first
 	if mf.apn != "" {
 		o.SetAPN(mf.apn)
 	}

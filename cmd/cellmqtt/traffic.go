@@ -53,9 +53,12 @@ func dataLength(cmd string) int {
 	return 0
 }
 
-// summarize walks the transcript in time order. Command lines are what the
-// host wrote up to CR; after a data prompt the announced number of bytes is
-// data, not commands. Received topics and payloads (+CMQTTRXTOPIC,
+// summarize reads each direction of the transcript on its own (the two
+// directions' timestamps do not order a prompt against the data that
+// answers it). Command lines are what the host wrote up to CR; after a
+// command that announces data (AT+CMQTTTOPIC=0,5 ...) the next bytes of
+// that length are data, not commands: the client writes them once the
+// prompt came. Received topics and payloads (+CMQTTRXTOPIC,
 // +CMQTTRXPAYLOAD) are skipped by length, so a payload that looks like a
 // URC is not counted as one.
 func summarize(entries []modemsim.TranscriptEntry) trafficSummary {
@@ -63,7 +66,6 @@ func summarize(entries []modemsim.TranscriptEntry) trafficSummary {
 	var (
 		hostLine, modemLine []byte
 		hostSkip, modemSkip int
-		pending             int // data bytes of the last command, until its prompt
 	)
 	for _, e := range entries {
 		switch e.Dir {
@@ -83,7 +85,7 @@ func summarize(entries []modemsim.TranscriptEntry) trafficSummary {
 							name = name[:i]
 						}
 						s.commands[name]++
-						pending = dataLength(line)
+						hostSkip = dataLength(line)
 					}
 				case b != '\n':
 					hostLine = append(hostLine, b)
@@ -98,10 +100,6 @@ func summarize(entries []modemsim.TranscriptEntry) trafficSummary {
 				}
 				if b != '\n' {
 					modemLine = append(modemLine, b)
-					if t := strings.Trim(string(modemLine), "\r\x00 "); t == ">" && pending > 0 {
-						hostSkip, pending = pending, 0
-						modemLine = modemLine[:0]
-					}
 					continue
 				}
 				line := strings.Trim(string(modemLine), "\r\x00 ")
@@ -110,9 +108,6 @@ func summarize(entries []modemsim.TranscriptEntry) trafficSummary {
 					if strings.HasPrefix(line, u) {
 						s.urcs[u]++
 					}
-				}
-				if line == "OK" || line == "ERROR" || strings.HasPrefix(line, "+CME ERROR") {
-					pending = 0
 				}
 				if strings.HasPrefix(line, "+CMQTTRXTOPIC:") || strings.HasPrefix(line, "+CMQTTRXPAYLOAD:") {
 					if n, ok := resultCodeOf(line); ok {
