@@ -26,7 +26,10 @@ func (c *client) liveness() {
 			t.Reset(iv - idle)
 			continue
 		}
-		if sess, open := c.session(); open && sess != nil {
+		c.mu.Lock()
+		sending := c.sendCancel != nil // a publish in flight finds a dead link itself
+		c.mu.Unlock()
+		if sess, open := c.session(); open && sess != nil && !sending {
 			if err := c.checkLink(sess); err != nil && c.ctx.Err() == nil {
 				c.log.Warn("cellmqtt: liveness check failed", "err", err)
 				c.signalLoss(err)
