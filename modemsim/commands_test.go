@@ -174,3 +174,16 @@ func TestPromptSpaceAndStuckEcho(t *testing.T) {
 	h.expect(ok)
 	h.quiet(s)
 }
+
+// TestEchoData: with EchoData the prompt data comes back too, while echo is on.
+func TestEchoData(t *testing.T) {
+	s, h := startSim(t, Config{EchoData: true})
+	h.cmd(`AT+CCERTDOWN="a.pem",3`, `AT+CCERTDOWN="a.pem",3`+"\r\r\n>")
+	h.send("x\ry")
+	h.expect("x\ry" + ok)
+	h.cmd("ATE0", "ATE0\r"+ok)
+	h.cmd(`AT+CCERTDOWN="b.pem",3`, "\r\n>")
+	h.send("abc")
+	h.expect(ok)
+	h.quiet(s)
+}

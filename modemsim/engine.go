@@ -155,9 +155,14 @@ func (r *reply) prompt(n int) ([]byte, error) {
 	r.info = 0
 	r.flush()
 	r.s.mu.Lock()
-	abort := r.s.abort
+	abort, echo := r.s.abort, r.s.st.echo && r.s.cfg.EchoData
 	r.s.mu.Unlock()
-	return r.s.in.data(n, abort)
+	data, err := r.s.in.data(n, abort)
+	if err == nil && echo {
+		r.buf.Write(data)
+		r.flush()
+	}
+	return data, err
 }
 
 // serve is the command loop: one command at a time, like the firmware.

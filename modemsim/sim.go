@@ -91,6 +91,9 @@ type Config struct {
 	// PromptSpace writes the data prompt as "\r\n> " instead of "\r\n>"
 	// (both exist in the field).
 	PromptSpace bool
+	// EchoData echoes the data written after a prompt too (while echo is
+	// on), as some SIM7600 firmware does.
+	EchoData bool
 	// EchoStuck keeps the echo on after ATE0 (which still answers OK), as
 	// some firmware ports do; hosts must tolerate echo anyway.
 	EchoStuck bool
