@@ -33,8 +33,8 @@ type simFlags struct {
 	echo    string
 	trace   bool
 
-	resultFirst, refuseSubTopic, nonetColon, bootNUL, promptSpace, echoStuck bool
-	rxChunk                                                                  int
+	resultFirst, refuseSubTopic, nonetColon, bootNUL, promptSpace, echoStuck, echoData bool
+	rxChunk                                                                            int
 }
 
 func runSim(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -68,6 +68,7 @@ the command names, like a network redirect.`)
 	fs.Bool(&f.bootNUL, "boot-nul", "Firmware variants", "write a NUL byte before the boot messages")
 	fs.Bool(&f.promptSpace, "prompt-space", "Firmware variants", `write the data prompt as "> "`)
 	fs.Bool(&f.echoStuck, "echo-stuck", "Firmware variants", "keep echoing after ATE0")
+	fs.Bool(&f.echoData, "echo-data", "Firmware variants", "echo the data written after a prompt too (while echo is on)")
 	fs.Int(&f.rxChunk, "rx-chunk", "N", 1500, "Firmware variants", "bytes per +CMQTTRXTOPIC/+CMQTTRXPAYLOAD chunk")
 	fs.example(
 		"cellmqtt sim --broker embedded --pty",
@@ -254,6 +255,7 @@ func (f *simFlags) config(stderr io.Writer) (modemsim.Config, error) {
 	cfg.BootNUL = f.bootNUL
 	cfg.PromptSpace = f.promptSpace
 	cfg.EchoStuck = f.echoStuck
+	cfg.EchoData = f.echoData
 	if f.trace {
 		cfg.Trace = stderr
 		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
