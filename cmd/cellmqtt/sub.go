@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -97,6 +98,9 @@ func runSub(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return fail(stderr, "sub", err)
 	}
 	if err := subscribe(ctx, s, stdout, stderr); err != nil {
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			return exitOK // Ctrl-C, even while connecting, ends sub normally
+		}
 		return fail(stderr, "sub", err)
 	}
 	return exitOK
