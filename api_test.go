@@ -321,3 +321,33 @@ func TestIntegrationSerialPort(t *testing.T) {
 	mustWait(t, "publish", c.Publish("pty", 2, false, "over a tty"))
 	p.waitAll(t, []string{"over a tty"})
 }
+
+// TestIntegrationReconnectingHandlerSwitchesBroker: the ReconnectHandler
+// may change the broker list; the next attempts use it.
+func TestIntegrationReconnectingHandlerSwitchesBroker(t *testing.T) {
+	first, err := modemsim.StartEmbeddedBroker(modemsim.EmbeddedOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	second, err := modemsim.StartEmbeddedBroker(modemsim.EmbeddedOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	sim, err := modemsim.New(modemsim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	p := peerOn(t, second, "sw")
+	o := NewClientOptions().AddBroker(first.URL()).SetClientID("switch").SetTransport(sim.Conn()).
+		SetConnectRetryInterval(10 * time.Millisecond).SetLogger(testLogger(t)).
+		SetReconnectingHandler(func(_ Client, o *ClientOptions) { o.Servers = []string{second.URL()} })
+	c := NewClient(o)
+	mustWait(t, "connect", c.Connect())
+	defer c.Disconnect(0)
+	first.Close()
+	mustWait(t, "publish", c.Publish("sw", 1, false, "to the second broker"))
+	p.waitAll(t, []string{"to the second broker"})
+}
