@@ -22,7 +22,16 @@ func pahoOptions(r *rig, id string, opts ...Option) *mqtt.ClientOptions {
 }
 
 func TestPaho311(t *testing.T) {
-	r := newRig(t, modemsim.EmbeddedOptions{Username: "user", Password: "secret"}, simcom.A7600)
+	for _, kind := range brokerKinds() {
+		t.Run(kind, func(t *testing.T) {
+			skipUnlessInterop(t, kind)
+			testPaho311(t, kind)
+		})
+	}
+}
+
+func testPaho311(t *testing.T, kind string) {
+	r := newRigOn(t, kind, "user", "secret", simcom.A7600)
 	watch := peer(t, r.broker, "user", "secret", "#")
 
 	lost, connected := newSignal(), newSignal()
@@ -134,7 +143,16 @@ func directReturnCode(t *testing.T, r *rig, user, pass string) byte {
 }
 
 func TestPaho311BadCredentials(t *testing.T) {
-	r := newRig(t, modemsim.EmbeddedOptions{Username: "user", Password: "secret"}, simcom.SIM7600)
+	for _, kind := range brokerKinds() {
+		t.Run(kind, func(t *testing.T) {
+			skipUnlessInterop(t, kind)
+			testPaho311BadCredentials(t, kind)
+		})
+	}
+}
+
+func testPaho311BadCredentials(t *testing.T, kind string) {
+	r := newRigOn(t, kind, "user", "secret", simcom.SIM7600)
 	// The broker's verdict travels: mochi refuses bad credentials with 5
 	// (not authorized) to a 3.1.1 client, the modem reports 31, and paho
 	// gets 5 back; whatever the broker says, the adapter says the same.

@@ -28,7 +28,16 @@ func testContext(t *testing.T) context.Context {
 }
 
 func TestPaho5(t *testing.T) {
-	r := newRig(t, modemsim.EmbeddedOptions{Username: "user", Password: "secret"}, simcom.SIM7600)
+	for _, kind := range brokerKinds() {
+		t.Run(kind, func(t *testing.T) {
+			skipUnlessInterop(t, kind)
+			testPaho5(t, kind)
+		})
+	}
+}
+
+func testPaho5(t *testing.T, kind string) {
+	r := newRigOn(t, kind, "user", "secret", simcom.SIM7600)
 	watch := peer(t, r.broker, "user", "secret", "#")
 	ctx := testContext(t)
 
@@ -127,7 +136,16 @@ func TestPaho5(t *testing.T) {
 }
 
 func TestPaho5BadCredentials(t *testing.T) {
-	r := newRig(t, modemsim.EmbeddedOptions{Username: "user", Password: "secret"}, simcom.A7600)
+	for _, kind := range brokerKinds() {
+		t.Run(kind, func(t *testing.T) {
+			skipUnlessInterop(t, kind)
+			testPaho5BadCredentials(t, kind)
+		})
+	}
+}
+
+func testPaho5BadCredentials(t *testing.T, kind string) {
+	r := newRigOn(t, kind, "user", "secret", simcom.A7600)
 	ctx := testContext(t)
 	want := connackV5[directReturnCode(t, r, "user", "wrong")]
 	conn, err := Dial(ctx, r.modem, r.broker.URL())
@@ -147,7 +165,16 @@ func TestPaho5BadCredentials(t *testing.T) {
 }
 
 func TestAutopaho(t *testing.T) {
-	r := newRig(t, modemsim.EmbeddedOptions{}, simcom.A7600)
+	for _, kind := range brokerKinds() {
+		t.Run(kind, func(t *testing.T) {
+			skipUnlessInterop(t, kind)
+			testAutopaho(t, kind)
+		})
+	}
+}
+
+func testAutopaho(t *testing.T, kind string) {
+	r := newRigOn(t, kind, "", "", simcom.A7600)
 	watch := peer(t, r.broker, "", "", "#")
 	ctx := testContext(t)
 	u, err := url.Parse(r.broker.URL())

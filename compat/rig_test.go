@@ -20,17 +20,34 @@ const waitTimeout = 20 * time.Second
 // rig is an embedded mochi broker, an emulated modem connected to it and
 // the atmodem engine on the emulator's port.
 type rig struct {
-	broker *modemsim.EmbeddedBroker
+	broker testBroker
 	sim    *modemsim.Sim
 	modem  *atmodem.Modem
 }
 
+// newRig starts the embedded broker with bo.
 func newRig(t testing.TB, bo modemsim.EmbeddedOptions, model simcom.Model) *rig {
 	t.Helper()
 	b, err := modemsim.StartEmbeddedBroker(bo)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return rigWith(t, b, model)
+}
+
+// newRigOn starts the broker of the given kind ("mochi" or "mosquitto"),
+// letting in only user and pass when user is not empty.
+func newRigOn(t testing.TB, kind, user, pass string, model simcom.Model) *rig {
+	t.Helper()
+	if kind == "mosquitto" {
+		return rigWith(t, startMosquitto(t, user, pass), model)
+	}
+	return newRig(t, modemsim.EmbeddedOptions{Username: user, Password: pass}, model)
+}
+
+// rigWith puts the emulated modem in front of broker b.
+func rigWith(t testing.TB, b testBroker, model simcom.Model) *rig {
+	t.Helper()
 	sim, err := modemsim.New(modemsim.Config{Model: model, Broker: b.URL()})
 	if err != nil {
 		_ = b.Close()
@@ -108,7 +125,7 @@ func (r *received) count(topic string) int {
 
 // peer connects an ordinary paho.mqtt.golang client straight to the broker
 // (no modem) that subscribes filter and records what arrives.
-func peer(t testing.TB, b *modemsim.EmbeddedBroker, user, pass, filter string) *received {
+func peer(t testing.TB, b testBroker, user, pass, filter string) *received {
 	t.Helper()
 	rec := newReceived()
 	o := mqtt.NewClientOptions().AddBroker(b.URL()).SetClientID("peer-" + t.Name()).
