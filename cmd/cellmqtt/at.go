@@ -110,6 +110,9 @@ func runAT(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		return fail(stderr, "at", err)
 	}
 	defer l.Close()
+	if a.modem.trace {
+		l.RW = &tracedPort{ReadWriteCloser: l.RW, log: stderr}
+	}
 	events := make(chan atEvent, 64)
 	go readATEvents(l.RW, events)
 	if len(cmds) > 0 {

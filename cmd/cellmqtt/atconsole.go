@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"strings"
+	"sync"
+	"time"
 )
 
 // atEvent is what the modem sent: one line, or a data prompt ('>').
@@ -126,4 +129,31 @@ func resultCodeOf(line string) (int, bool) {
 		n = n*10 + int(r-'0')
 	}
 	return n, last != ""
+}
+
+// tracedPort copies the bytes each way of an AT port to a writer, as
+// --trace does for the engine, for the raw console.
+type tracedPort struct {
+	io.ReadWriteCloser
+	mu  sync.Mutex
+	log io.Writer
+}
+
+func (t *tracedPort) trace(arrow string, p []byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fmt.Fprintf(t.log, "%s %s %q\n", time.Now().Format("15:04:05.000"), arrow, p)
+}
+
+func (t *tracedPort) Read(p []byte) (int, error) {
+	n, err := t.ReadWriteCloser.Read(p)
+	if n > 0 {
+		t.trace("<", p[:n])
+	}
+	return n, err
+}
+
+func (t *tracedPort) Write(p []byte) (int, error) {
+	t.trace(">", p)
+	return t.ReadWriteCloser.Write(p)
 }
