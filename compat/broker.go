@@ -291,25 +291,38 @@ func (a *adapter) failTransient(what string, err error) {
 }
 
 // subscribe subscribes the valid filters through the modem, all in one
-// SUBSCRIBE when there are several; the result applies to each of them.
-func (a *adapter) subscribe(ctx context.Context, subs []atmodem.Subscription) error {
-	var err error
+// SUBSCRIBE when there are several, and returns the result of each. The
+// modem reports one result for a SUBSCRIBE of several filters; when the
+// broker refused it, each filter is subscribed on its own to learn which
+// ones it takes.
+func (a *adapter) subscribe(ctx context.Context, subs []atmodem.Subscription) []error {
+	errs := make([]error, len(subs))
 	switch len(subs) {
 	case 0:
-		return nil
+		return errs
 	case 1:
-		err = a.sess.Subscribe(ctx, subs[0])
+		errs[0] = a.sess.Subscribe(ctx, subs[0])
 	default:
-		err = a.sess.SubscribeMultiple(ctx, subs)
+		err := a.sess.SubscribeMultiple(ctx, subs)
+		var re *atmodem.ResultError
+		if errors.As(err, &re) {
+			for i, s := range subs {
+				errs[i] = a.sess.Subscribe(ctx, s)
+			}
+		} else {
+			for i := range errs {
+				errs[i] = err
+			}
+		}
 	}
-	if err != nil {
-		a.log.Warn("compat: subscribe failed", "filters", len(subs), "err", err)
-		return err
-	}
-	for _, s := range subs {
+	for i, s := range subs {
+		if errs[i] != nil {
+			a.log.Warn("compat: subscribe failed", "filter", s.Topic, "err", errs[i])
+			continue
+		}
 		a.subs.add(s.Topic, s.QoS)
 	}
-	return nil
+	return errs
 }
 
 // unsubscribe unsubscribes the valid filters through the modem.

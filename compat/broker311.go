@@ -207,9 +207,9 @@ func (b *broker311) subscribe(ctx context.Context, p *packets.SubscribePacket) {
 		at = append(at, i)
 		codes[i] = sub.QoS
 	}
-	if err := a.subscribe(ctx, valid); err != nil {
-		for _, i := range at {
-			codes[i] = 0x80
+	for k, err := range a.subscribe(ctx, valid) {
+		if err != nil {
+			codes[at[k]] = 0x80
 		}
 	}
 	ack := packets.NewControlPacket(packets.Suback).(*packets.SubackPacket)

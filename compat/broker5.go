@@ -360,11 +360,11 @@ func (b *broker5) subscribe(ctx context.Context, p *packets.Subscribe) {
 		at = append(at, i)
 		codes[i] = o.QoS
 	}
-	if err := a.subscribe(ctx, valid); err != nil {
-		for _, i := range at {
-			codes[i] = packets.SubackUnspecifiederror
+	for k, err := range a.subscribe(ctx, valid) {
+		if err != nil {
+			codes[at[k]] = packets.SubackUnspecifiederror
+			reasons = append(reasons, err.Error())
 		}
-		reasons = append(reasons, err.Error())
 	}
 	if len(reasons) > 0 {
 		a.log.Warn("compat: subscriptions refused", "reasons", reasons)

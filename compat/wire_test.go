@@ -10,6 +10,7 @@ import (
 	"github.com/cellmqtt/cellmqtt/internal/simcom"
 	"github.com/cellmqtt/cellmqtt/modemsim"
 	packets5 "github.com/eclipse/paho.golang/packets"
+	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/eclipse/paho.mqtt.golang/packets"
 )
 
@@ -241,4 +242,38 @@ func TestV311RawAnswers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A SUBSCRIBE of several filters, one of which the broker refuses: the
+// SUBACK says which.
+func TestSubscribeRefusedFilter(t *testing.T) {
+	r := newRig(t, modemsim.EmbeddedOptions{DenySubscribe: []string{"denied/#"}}, simcom.A7600)
+	t.Run("3.1.1", func(t *testing.T) {
+		c := mqtt.NewClient(pahoOptions(r, "deny311").SetAutoReconnect(false))
+		waitToken(t, c.Connect(), "connect")
+		defer c.Disconnect(1000)
+		tok := c.SubscribeMultiple(map[string]byte{"ok/+": 1, "denied/#": 1}, func(mqtt.Client, mqtt.Message) {})
+		if !tok.WaitTimeout(waitTimeout) {
+			t.Fatal("no SUBACK")
+		}
+		got := tok.(*mqtt.SubscribeToken).Result()
+		if got["ok/+"] != 1 || got["denied/#"] != 0x80 {
+			t.Errorf("SUBACK %v, want ok/+ granted 1 and denied/# 0x80", got)
+		}
+	})
+	t.Run("5", func(t *testing.T) {
+		c, ca := connected5(t, r, nil)
+		if ca.ReasonCode != 0 {
+			t.Fatalf("CONNACK 0x%02X", ca.ReasonCode)
+		}
+		cp := packets5.NewControlPacket(packets5.SUBSCRIBE)
+		s := cp.Content.(*packets5.Subscribe)
+		s.PacketID = 4
+		s.Subscriptions = []packets5.SubOptions{{Topic: "denied/#", QoS: 1}, {Topic: "ok/#", QoS: 2}}
+		send5(t, c, cp)
+		sa, ok := read5(t, c).Content.(*packets5.Suback)
+		if !ok || !bytes.Equal(sa.Reasons, []byte{0x80, 2}) || sa.Properties.ReasonString == "" {
+			t.Errorf("SUBACK %+v, want 80 02 with a reason string", sa)
+		}
+	})
 }
