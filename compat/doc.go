@@ -42,11 +42,12 @@
 //     reason code in MQTT 5; after a transient failure of QoS 1 or 2 the
 //     connection ends unanswered, so the client sends the message again
 //     after it reconnected.
-//   - SUBSCRIBE becomes AT+CMQTTSUB (several filters in one SUBSCRIBE). The
-//     SUBACK grants the requested QoS for every filter the modem subscribed
-//     (the modem reports success, not the broker's granted QoS) and 0x80 (or
-//     an MQTT 5 reason) for every filter it refused. UNSUBSCRIBE becomes
-//     AT+CMQTTUNSUB and UNSUBACK.
+//   - SUBSCRIBE becomes AT+CMQTTSUB (several filters in one SUBSCRIBE; when
+//     the broker refuses that, each filter alone, to learn which it takes).
+//     The SUBACK grants the requested QoS for every filter the modem
+//     subscribed (the modem reports success, not the broker's granted QoS)
+//     and 0x80 (or an MQTT 5 reason) for every filter refused. UNSUBSCRIBE
+//     becomes AT+CMQTTUNSUB and UNSUBACK.
 //   - PINGREQ gets PINGRESP while the modem reports the connection alive.
 //     The adapter does not ask the modem on every ping: the modem keeps its
 //     own keepalive with the broker and reports a failure (+CMQTTPING,
