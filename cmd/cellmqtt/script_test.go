@@ -32,6 +32,8 @@ func TestMain(m *testing.M) {
 //
 //	BROKER_PORT  a broker that accepts everyone (waitsub watches it)
 //	AUTH_PORT    a broker that accepts only user alice, password secret
+//	TLS_PORT     a TLS broker that requires a client certificate; ca.pem,
+//	             client.pem and client.key are in $WORK
 //	CLOSED_PORT  a loopback port nobody listens on
 //	FREE_PORT    another free loopback port, e.g. for "cellmqtt sim --listen"
 //	LONG_TOPIC   a topic of 1025 bytes, one over the limit
@@ -103,6 +105,18 @@ func setupScript(env *testscript.Env) error {
 	env.Defer(func() { authb.Close() })
 	_, port, _ = net.SplitHostPort(authb.Addr())
 	env.Setenv("AUTH_PORT", port)
+
+	tlsCfg, err := writeTestPKI(env.WorkDir)
+	if err != nil {
+		return err
+	}
+	tlsb, err := modemsim.StartEmbeddedBroker(modemsim.EmbeddedOptions{TLS: tlsCfg})
+	if err != nil {
+		return err
+	}
+	env.Defer(func() { tlsb.Close() })
+	_, port, _ = net.SplitHostPort(tlsb.Addr())
+	env.Setenv("TLS_PORT", port)
 
 	for _, name := range []string{"CLOSED_PORT", "FREE_PORT"} {
 		port, err := closedPort()
