@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cellmqtt/cellmqtt/atmodem"
 )
@@ -49,9 +51,10 @@ type adapter struct {
 	server string // broker URL for the modem
 	wire   wire
 
-	proto protocol
-	subs  subscriptions
-	out   *inflight // messages delivered with QoS 1/2; set before delivery starts
+	proto     protocol
+	keepAlive uint16 // the client's, from its CONNECT
+	subs      subscriptions
+	out       *inflight // messages delivered with QoS 1/2; set before delivery starts
 
 	ctx    context.Context // modem operations; cancelled when the adapter stops
 	cancel context.CancelFunc
@@ -159,9 +162,12 @@ func (a *adapter) readLoop() {
 		frame, err := readFrame(a.wire, maxPacketSize)
 		if err != nil {
 			a.releasing()
-			if errors.Is(err, errMalformed) {
+			switch {
+			case errors.Is(err, errMalformed):
 				a.stop(fmt.Errorf("compat: client sent a malformed packet: %w", err))
-			} else {
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				a.stop(fmt.Errorf("compat: client silent for one and a half keepalive periods: %w", err))
+			default:
 				a.stop(fmt.Errorf("compat: client went away: %w", err))
 			}
 			return
@@ -213,6 +219,9 @@ func (a *adapter) readConnect() bool {
 		return false
 	}
 	a.alive.Store(true)
+	if w, ok := a.wire.(interface{ watchKeepAlive(time.Duration) }); ok && a.keepAlive > 0 {
+		w.watchKeepAlive(time.Duration(a.keepAlive) * time.Second)
+	}
 	a.ops.Add(1)
 	go a.work()
 	a.wg.Add(1)

@@ -84,6 +84,7 @@ func (b *broker311) connect(frame []byte) error {
 		}
 		opts.Will = &atmodem.Will{Topic: c.WillTopic, Payload: c.WillMessage, QoS: c.WillQos}
 	}
+	a.keepAlive = c.Keepalive
 	if err := a.modemConnect(opts, c.Keepalive); err != nil {
 		rc, _ := connectRefusal(err)
 		a.send(connack311(rc))

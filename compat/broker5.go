@@ -166,6 +166,7 @@ func (b *broker5) connect(frame []byte) error {
 			a.log.Warn("compat: will properties dropped", "client", opts.ClientID, "properties", d)
 		}
 	}
+	a.keepAlive = c.KeepAlive
 	if err := a.modemConnect(opts, c.KeepAlive); err != nil {
 		_, rc := connectRefusal(err)
 		a.send(connack5(rc, &packets.Properties{ReasonString: err.Error()}))

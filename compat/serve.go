@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cellmqtt/cellmqtt/atmodem"
@@ -121,11 +122,21 @@ type tcpWire struct {
 	mu    sync.Mutex
 	abort <-chan struct{}
 	once  sync.Once
+	idle  atomic.Int64 // longest silence of the client, ns; 0: unlimited
 }
 
-// Read reads from the client; after the CONNECT there is no deadline (the
-// client's keepalive is its own business on a local connection).
-func (w *tcpWire) Read(b []byte) (int, error) { return w.c.Read(b) }
+// Read reads from the client. Once its keepalive is known, a client silent
+// for one and a half keepalive periods is taken as gone, as a broker does
+// (MQTT-3.1.2-24).
+func (w *tcpWire) Read(b []byte) (int, error) {
+	if idle := time.Duration(w.idle.Load()); idle > 0 {
+		_ = w.c.SetReadDeadline(time.Now().Add(idle))
+	}
+	return w.c.Read(b)
+}
+
+// watchKeepAlive sets the client's keepalive period.
+func (w *tcpWire) watchKeepAlive(ka time.Duration) { w.idle.Store(int64(ka * 3 / 2)) }
 
 // connected lifts the CONNECT deadline.
 func (w *tcpWire) connected() { w.once.Do(func() { _ = w.c.SetReadDeadline(time.Time{}) }) }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	"github.com/cellmqtt/cellmqtt/modemsim"
 	"github.com/eclipse/paho.golang/paho"
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 )
 
 // gateway runs Serve on a free loopback port in front of the rig's modem
@@ -173,5 +175,31 @@ func TestServeMosquittoClients(t *testing.T) {
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		t.Fatal("interop test ran out of time")
+	}
+}
+
+// A local client that goes silent for longer than its keepalive allows is
+// disconnected by the gateway, which frees its client index.
+func TestServeDropsSilentClient(t *testing.T) {
+	r := newRig(t, modemsim.EmbeddedOptions{}, simcom.A7600)
+	addr := gateway(t, r)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(waitTimeout))
+	c := packets.NewControlPacket(packets.Connect).(*packets.ConnectPacket)
+	c.ProtocolName, c.ProtocolVersion, c.ClientIdentifier, c.CleanSession, c.Keepalive = "MQTT", 4, "silent", true, 3
+	if _, err := conn.Write(encode311(c)); err != nil {
+		t.Fatal(err)
+	}
+	ack := make([]byte, 4)
+	if _, err := io.ReadFull(conn, ack); err != nil || !bytes.Equal(ack, []byte{0x20, 0x02, 0x00, 0x00}) {
+		t.Fatalf("CONNACK % x, %v", ack, err)
+	}
+	// No PINGREQ: after 4.5 s the gateway closes the connection.
+	if n, err := conn.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("read %d bytes, %v; want the gateway to close the connection (EOF)", n, err)
 	}
 }
