@@ -38,6 +38,7 @@ type Modem struct {
 	lastLine string        // the previous command line (its echo may come late)
 	rxBusy   chan struct{} // non-nil while a message streams in; closed at its end
 	resync   bool          // a command timed out: resynchronise before the next
+	dataEcho int8          // the modem echoes prompt data: 0 unknown, 1 yes, -1 no
 	err      error         // why the transport ended
 	rx       rxAssembler   // reader goroutine only
 	fr       framer        // reader goroutine only
@@ -65,6 +66,7 @@ func New(rw io.ReadWriteCloser, opts ...Option) *Modem {
 		readerDone: make(chan struct{}),
 	}
 	m.fr.init(m.promptWanted)
+	m.fr.learnEcho = m.learnEcho
 	go m.readLoop()
 	return m
 }

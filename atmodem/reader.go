@@ -54,6 +54,9 @@ type framer struct {
 	echoPos int    // bytes of echo matched so far
 
 	promptWanted func() ([]byte, bool)
+	// learnEcho is told, at the first byte after a prompt where an echo was
+	// expected, whether the modem echoes data (nil: nobody listens).
+	learnEcho func(echoes bool)
 
 	dropped int // bytes of over-long lines dropped (for the trace)
 }
@@ -107,6 +110,9 @@ func (f *framer) feedEcho(p []byte, emit func(frame)) []byte {
 		return p[1:]
 	}
 	f.swallowSpace = false
+	if f.echoPos == 0 && f.learnEcho != nil {
+		f.learnEcho(p[0] == f.echo[0])
+	}
 	for i, b := range p {
 		if b != f.echo[f.echoPos] {
 			held := f.echo[:f.echoPos]

@@ -173,10 +173,33 @@ func (m *Modem) promptWanted() ([]byte, bool) {
 	if c == nil || c.req.data == nil || c.prompted {
 		return nil, false
 	}
-	if !c.echoed {
+	if !c.echoed || m.dataEcho < 0 {
+		return nil, true
+	}
+	if m.dataEcho == 0 && len(c.req.data) > 0 && (c.req.data[0] == '\r' || c.req.data[0] == '\n') {
+		// Until the modem has shown whether it echoes data, data that
+		// starts like an answer ("\r\nOK\r\n" ...) cannot tell echo from
+		// answer: assume no echo, which is what SIMCom firmware does.
 		return nil, true
 	}
 	return c.req.data, true
+}
+
+// learnEcho remembers whether the modem echoes the data written after a
+// prompt, seen at the first byte that follows a prompt whose data does not
+// start like an answer. Once known, the echo of data that looks like an
+// answer is skipped (or not) without guessing.
+func (m *Modem) learnEcho(echoes bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.dataEcho != 0 {
+		return
+	}
+	if echoes {
+		m.dataEcho = 1
+	} else {
+		m.dataEcho = -1
+	}
 }
 
 // handleLine routes one line: echo, boot message, URC, stray result, or a

@@ -1,0 +1,50 @@
+package atmodem
+
+import (
+	"testing"
+)
+
+// TestDataLooksLikeAnswer: with the command line echoed (ATE1), data that
+// starts like an answer ("\r\nOK\r\n") must neither hang the command (taken
+// for an echo that never completes) nor finish it early (an echo taken for
+// the answer). The engine learns from an earlier data command whether the
+// modem echoes data.
+func TestDataLooksLikeAnswer(t *testing.T) {
+	const tricky = "\r\nOK\r\nERROR\r\n"
+	tests := []struct {
+		name       string
+		echoesData bool
+	}{
+		{"modem does not echo data", false},
+		{"modem echoes data", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			forEachDelivery(t, func(t *testing.T, mode delivery) {
+				echo := func(data string) string {
+					if tt.echoesData {
+						return data
+					}
+					return ""
+				}
+				m, _ := startModem(t, mode, []step{
+					{expect: "AT+CMQTTTOPIC=0,3\r", reply: "AT+CMQTTTOPIC=0,3\r\r\n>"},
+					{expect: "a/b", reply: echo("a/b") + "\r\nOK\r\n"},
+					{expect: "AT+CMQTTPAYLOAD=0,13\r", reply: "AT+CMQTTPAYLOAD=0,13\r\r\n>"},
+					{expect: tricky, reply: echo(tricky) + "\r\nOK\r\n"},
+					{expect: "AT+CMQTTPUB=0,1,60\r", reply: "AT+CMQTTPUB=0,1,60\r\r\nOK\r\n\r\n+CMQTTPUB: 0,0\r\n"},
+				})
+				ctx := testCtx(t)
+				for _, r := range []request{
+					{line: "AT+CMQTTTOPIC=0,3", data: []byte("a/b"), index: 0},
+					{line: "AT+CMQTTPAYLOAD=0,13", data: []byte(tricky), index: 0},
+					{line: "AT+CMQTTPUB=0,1,60", final: "+CMQTTPUB", index: 0},
+				} {
+					if _, err := m.exec(ctx, r); err != nil {
+						t.Fatalf("%s: %v", r.line, err)
+					}
+				}
+			})
+		})
+	}
+}
