@@ -164,6 +164,13 @@ func (a *adapter) readLoop() {
 			a.releasing()
 			switch {
 			case errors.Is(err, errMalformed):
+				if b5, ok := a.proto.(*broker5); ok {
+					rc := byte(0x81) // malformed packet
+					if errors.Is(err, errTooLarge) {
+						rc = 0x95 // packet too large
+					}
+					_ = b5.disconnectWith(rc, err.Error())
+				}
 				a.stop(fmt.Errorf("compat: client sent a malformed packet: %w", err))
 			case errors.Is(err, os.ErrDeadlineExceeded):
 				a.stop(fmt.Errorf("compat: client silent for one and a half keepalive periods: %w", err))

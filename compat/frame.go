@@ -12,8 +12,12 @@ import (
 // the CONNACK's Maximum Packet Size.
 const maxPacketSize = 32 << 10
 
-// errMalformed marks input that is not MQTT.
-var errMalformed = errors.New("compat: malformed packet")
+// errMalformed marks input that is not MQTT; errTooLarge, with it, a packet
+// over the adapter's maximum size.
+var (
+	errMalformed = errors.New("compat: malformed packet")
+	errTooLarge  = errors.New("packet too large")
+)
 
 // readFrame reads one whole MQTT control packet (fixed header, remaining
 // length, body) so that it can be handed to the packet library of the
@@ -41,7 +45,7 @@ func readFrame(r io.Reader, max int) ([]byte, error) {
 		}
 	}
 	if length > max {
-		return nil, fmt.Errorf("%w: packet of %d bytes exceeds the maximum of %d", errMalformed, length, max)
+		return nil, fmt.Errorf("%w: %w: %d bytes, the maximum is %d", errMalformed, errTooLarge, length, max)
 	}
 	frame := make([]byte, n+length)
 	copy(frame, hdr[:n])

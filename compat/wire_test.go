@@ -188,6 +188,21 @@ func TestV5PacketAnswers(t *testing.T) {
 	}
 }
 
+// A packet over the Maximum Packet Size the CONNACK announced gets
+// DISCONNECT 0x95.
+func TestV5PacketTooLarge(t *testing.T) {
+	r := newRig(t, modemsim.EmbeddedOptions{}, simcom.A7600)
+	c, ca := connected5(t, r, nil)
+	if ca.ReasonCode != 0 {
+		t.Fatalf("CONNACK 0x%02X", ca.ReasonCode)
+	}
+	cp := packets5.NewControlPacket(packets5.PUBLISH)
+	p := cp.Content.(*packets5.Publish)
+	p.Topic, p.Payload = "big", make([]byte, maxPacketSize+1)
+	go func() { _, _ = cp.WriteTo(c) }() // the adapter stops reading half way
+	wantDisconnect(packets5.DisconnectPacketTooLarge)(t, read5(t, c))
+}
+
 func wantDisconnect(rc byte) func(*testing.T, *packets5.ControlPacket) {
 	return func(t *testing.T, got *packets5.ControlPacket) {
 		t.Helper()
