@@ -85,7 +85,7 @@ func testPaho5(t *testing.T, kind string) {
 	t.Run("subscribe: wildcards granted, unsupported options refused", func(t *testing.T) {
 		sa, err := c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{
 			{Topic: "in5/+/x", QoS: 1},
-			{Topic: "big/#", QoS: 0},
+			{Topic: "big/#", QoS: 2},
 			{Topic: "nolocal", QoS: 1, NoLocal: true},
 			{Topic: "rap", QoS: 1, RetainAsPublished: true},
 		}})
@@ -94,7 +94,7 @@ func testPaho5(t *testing.T, kind string) {
 		}
 		// ($share/ filters never get here: paho.golang itself refuses them
 		// once the CONNACK said shared subscriptions are not available.)
-		want := []byte{1, 0, 0x83, 0x83}
+		want := []byte{1, 2, 0x83, 0x83}
 		if !bytes.Equal(sa.Reasons, want) {
 			t.Errorf("SUBACK % x, want % x", sa.Reasons, want)
 		}
@@ -109,6 +109,12 @@ func testPaho5(t *testing.T, kind string) {
 		}
 		if m := got.wait(t, "big/blob", 1); !bytes.Equal(m[0], payload) {
 			t.Errorf("payload changed on the way (%d bytes arrived)", len(m[0]))
+		}
+		got.mu.Lock()
+		q := got.qos["big/blob"]
+		got.mu.Unlock()
+		if q != 2 {
+			t.Errorf("delivered with QoS %d, want the subscription's 2", q)
 		}
 	})
 
