@@ -2,11 +2,13 @@ package compat
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"testing"
 	"time"
 
+	"github.com/cellmqtt/cellmqtt/atmodem"
 	"github.com/cellmqtt/cellmqtt/internal/simcom"
 	"github.com/cellmqtt/cellmqtt/modemsim"
 	packets5 "github.com/eclipse/paho.golang/packets"
@@ -291,4 +293,44 @@ func TestSubscribeRefusedFilter(t *testing.T) {
 			t.Errorf("SUBACK %+v, want 80 02 with a reason string", sa)
 		}
 	})
+}
+
+// After the modem reports the end of the connection, Read returns an error
+// that wraps io.EOF and the atmodem sentinel, and the index is free again.
+func TestReadErrorAfterModemEvents(t *testing.T) {
+	tests := []struct {
+		name     string
+		inject   func(r *rig) error
+		sentinel error
+	}{
+		{"connection lost", func(r *rig) error { return r.sim.DropConnection(0, modemsim.CauseNetworkClosed) }, atmodem.ErrConnectionLost},
+		{"keepalive failed", func(r *rig) error { return r.sim.KeepaliveFail(0) }, atmodem.ErrKeepalive},
+		{"no network", func(r *rig) error { r.sim.NoNetwork(); return nil }, atmodem.ErrNoNetwork},
+		{"reboot", func(r *rig) error { r.sim.Reboot(); return nil }, atmodem.ErrModemReset},
+		{"port closed", func(r *rig) error { return r.modem.Close() }, atmodem.ErrClosed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, modemsim.EmbeddedOptions{}, simcom.A7600)
+			c, ca := connected5(t, r, nil)
+			if ca.ReasonCode != 0 {
+				t.Fatalf("CONNACK 0x%02X", ca.ReasonCode)
+			}
+			if err := tt.inject(r); err != nil {
+				t.Fatal(err)
+			}
+			_, err := c.Read(make([]byte, 1))
+			if !errors.Is(err, io.EOF) || !errors.Is(err, tt.sentinel) {
+				t.Fatalf("Read: %v; want io.EOF and %v", err, tt.sentinel)
+			}
+			if tt.sentinel == atmodem.ErrClosed {
+				return
+			}
+			s, err := r.modem.Session(0)
+			if err != nil {
+				t.Fatalf("index 0 not free after the loss was read: %v", err)
+			}
+			_ = s.Close()
+		})
+	}
 }
