@@ -181,6 +181,7 @@ func TestServeMosquittoClients(t *testing.T) {
 // A local client that goes silent for longer than its keepalive allows is
 // disconnected by the gateway, which frees its client index.
 func TestServeDropsSilentClient(t *testing.T) {
+	t.Parallel() // waits 4.5 s for the keepalive to run out
 	r := newRig(t, modemsim.EmbeddedOptions{}, simcom.A7600)
 	addr := gateway(t, r)
 	conn, err := net.Dial("tcp", addr)
