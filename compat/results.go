@@ -1,5 +1,8 @@
 package compat
 
+// This file maps what the modem answers to what the MQTT client is told:
+// CONNACK codes, transient or permanent failures, the error Read returns.
+
 import (
 	"crypto/rand"
 	"encoding/hex"
