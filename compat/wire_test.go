@@ -334,3 +334,45 @@ func TestReadErrorAfterModemEvents(t *testing.T) {
 		})
 	}
 }
+
+// A QoS 2 PUBLISH sent again (DUP) before its PUBREL is answered with
+// PUBREC without publishing it a second time; PUBREL gets PUBCOMP.
+func TestQoS2ResendPublishedOnce(t *testing.T) {
+	r := newRig(t, modemsim.EmbeddedOptions{}, simcom.A7600)
+	watch := peer(t, r.broker, "", "", "q2/#")
+	c := dialRaw(t, r)
+	conn := packets.NewControlPacket(packets.Connect).(*packets.ConnectPacket)
+	conn.ProtocolName, conn.ProtocolVersion, conn.ClientIdentifier, conn.CleanSession, conn.Keepalive = "MQTT", 4, "q2", true, 30
+	pub := packets.NewControlPacket(packets.Publish).(*packets.PublishPacket)
+	pub.TopicName, pub.Qos, pub.MessageID, pub.Payload = "q2/once", 2, 9, []byte("exactly once")
+	first := encode311(pub)
+	pub.Dup = true
+	again := encode311(pub)
+	rel := packets.NewControlPacket(packets.Pubrel).(*packets.PubrelPacket)
+	rel.MessageID = 9
+	marker := packets.NewControlPacket(packets.Publish).(*packets.PublishPacket)
+	marker.TopicName, marker.Qos, marker.MessageID, marker.Payload = "q2/marker", 1, 10, []byte("m")
+
+	steps := []struct {
+		send, want []byte
+	}{
+		{encode311(conn), []byte{0x20, 0x02, 0x00, 0x00}},
+		{first, []byte{0x50, 0x02, 0x00, 0x09}},          // PUBREC
+		{again, []byte{0x50, 0x02, 0x00, 0x09}},          // PUBREC again, not published again
+		{encode311(rel), []byte{0x70, 0x02, 0x00, 0x09}}, // PUBCOMP
+		{encode311(marker), []byte{0x40, 0x02, 0x00, 0x0A}},
+	}
+	for i, s := range steps {
+		if _, err := c.Write(s.send); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, len(s.want))
+		if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, s.want) {
+			t.Fatalf("step %d: answer % x, %v; want % x", i, got, err, s.want)
+		}
+	}
+	watch.wait(t, "q2/marker", 1)
+	if n := watch.count("q2/once"); n != 1 {
+		t.Errorf("the broker got the QoS 2 message %d times, want once", n)
+	}
+}
