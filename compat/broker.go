@@ -250,6 +250,11 @@ func (a *adapter) modemConnect(opts atmodem.ConnectOptions, keepAlive uint16) er
 			model = m
 		}
 	}
+	if want := a.cfg.model; want != atmodem.AutoDetect && model != want {
+		err := fmt.Errorf("compat: the modem is %s, WithModel says %s: %w", model, want, atmodem.ErrInvalidParameter)
+		a.log.Warn("compat: modem refused the connection", "client", opts.ClientID, "err", err)
+		return err
+	}
 	opts.KeepAlive = clampKeepAlive(keepAlive, model.Limits().KeepAlive)
 	a.attempted.Store(true)
 	err := a.sess.Connect(ctx, opts)

@@ -14,7 +14,8 @@ import (
 type Option func(*config)
 
 type config struct {
-	index             int // -1: the lowest free index
+	index             int           // -1: the lowest free index
+	model             atmodem.Model // AutoDetect: any
 	tls               *atmodem.TLSConfig
 	logger            *slog.Logger
 	connectTimeout    time.Duration
@@ -64,6 +65,15 @@ func WithClientIndex(i int) Option {
 		c.index = i
 	}
 }
+
+// WithModel names the modem family the application was written for
+// (atmodem.A7600 or atmodem.SIM7600; their limits differ, e.g. client IDs of
+// 1-128 or 1-23 bytes). A CONNECT on a modem of the other family is refused
+// ("server unavailable": 3.1.1 return code 3, MQTT 5 0x88 with the reason)
+// instead of running
+// with limits the application does not expect. The default, AutoDetect,
+// takes whichever family the modem is.
+func WithModel(m atmodem.Model) Option { return func(c *config) { c.model = m } }
 
 // WithTLS sets the SSL context used when the broker URL is ssl://, tls://
 // or mqtts://: certificates by name on the modem or as PEM data to upload,

@@ -376,3 +376,32 @@ func TestQoS2ResendPublishedOnce(t *testing.T) {
 		t.Errorf("the broker got the QoS 2 message %d times, want once", n)
 	}
 }
+
+func TestWithModelMismatchRefused(t *testing.T) {
+	r := newRig(t, modemsim.EmbeddedOptions{}, simcom.A7600)
+	tests := []struct {
+		model atmodem.Model
+		want  []byte
+	}{
+		{atmodem.SIM7600, []byte{0x20, 0x02, 0x00, 0x03}},
+		{atmodem.A7600, []byte{0x20, 0x02, 0x00, 0x00}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.model.String(), func(t *testing.T) {
+			c, err := Dial(testContext(t), r.modem, r.broker.URL(), WithModel(tt.model))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			cp := packets.NewControlPacket(packets.Connect).(*packets.ConnectPacket)
+			cp.ProtocolName, cp.ProtocolVersion, cp.ClientIdentifier, cp.CleanSession, cp.Keepalive = "MQTT", 4, "model", true, 60
+			if _, err := c.Write(encode311(cp)); err != nil {
+				t.Fatal(err)
+			}
+			got := make([]byte, 4)
+			if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, tt.want) {
+				t.Errorf("CONNACK % x, %v; want % x", got, err, tt.want)
+			}
+		})
+	}
+}
