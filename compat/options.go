@@ -70,9 +70,8 @@ func WithClientIndex(i int) Option {
 // (atmodem.A7600 or atmodem.SIM7600; their limits differ, e.g. client IDs of
 // 1-128 or 1-23 bytes). A CONNECT on a modem of the other family is refused
 // ("server unavailable": 3.1.1 return code 3, MQTT 5 0x88 with the reason)
-// instead of running
-// with limits the application does not expect. The default, AutoDetect,
-// takes whichever family the modem is.
+// instead of running with limits the application does not expect. The
+// default, AutoDetect, takes whichever family the modem is.
 func WithModel(m atmodem.Model) Option { return func(c *config) { c.model = m } }
 
 // WithTLS sets the SSL context used when the broker URL is ssl://, tls://
