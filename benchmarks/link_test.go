@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -103,15 +104,16 @@ func reportLink(b *testing.B, sim *modemsim.Sim, before Wire, elapsed time.Durat
 	}
 }
 
-// pubResultWait is the mean time the emulated modem took between the OK
+// pubResultWait is the median time the emulated modem took between the OK
 // of AT+CMQTTPUB and the start of its "+CMQTTPUB: 0,0" result, from the
 // transcript's timestamps (each entry's time is when its last byte had
-// crossed the line): for QoS 1 and 2 the broker's acknowledgement. It finds
-// results that arrived as their own transcript entry only (the transcript
-// merges bytes less than a millisecond apart), so mostly QoS 1.
+// crossed the line, so a sample includes the emulator's timer lateness,
+// up to about a millisecond): the emulator's publish to the broker and,
+// for QoS 1 and 2, the broker's acknowledgement. It finds results that
+// arrived as their own transcript entry only (the transcript merges bytes
+// less than a millisecond apart), so mostly QoS 1.
 func pubResultWait(entries []modemsim.TranscriptEntry, baud int) (time.Duration, bool) {
-	var sum time.Duration
-	n := 0
+	var waits []time.Duration
 	for i := 1; i < len(entries); i++ {
 		e, prev := entries[i], entries[i-1]
 		if e.Dir != modemsim.ToHost || prev.Dir != modemsim.ToHost ||
@@ -119,13 +121,13 @@ func pubResultWait(entries []modemsim.TranscriptEntry, baud int) (time.Duration,
 			continue
 		}
 		line := time.Duration(len(e.Data)*BitsPerByte) * time.Second / time.Duration(baud)
-		sum += max(e.Time.Sub(prev.Time)-line, 0)
-		n++
+		waits = append(waits, max(e.Time.Sub(prev.Time)-line, 0))
 	}
-	if n == 0 {
+	if len(waits) == 0 {
 		return 0, false
 	}
-	return sum / time.Duration(n), true
+	slices.Sort(waits)
+	return waits[len(waits)/2], true
 }
 
 // settledWire waits until the transcript holds everything of the last

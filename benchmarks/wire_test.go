@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
+
+	"github.com/cellmqtt/cellmqtt"
 
 	"github.com/cellmqtt/cellmqtt/atmodem"
 	"github.com/cellmqtt/cellmqtt/modemsim"
@@ -101,7 +104,10 @@ func publishWire(setup func(tb testing.TB, sim *modemsim.Sim, id string) func())
 }
 
 // BenchmarkWire counts the AT commands and bytes (both ways, echo on as the
-// firmware starts) of one connect on a freshly started modem and of one
+// firmware starts) of one connect on a freshly started modem, of one
+// reconnect after a connection loss (from the +CMQTTCONNLOST URC on; the
+// shortest is CONNECT alone, the modem keeps the service and the client)
+// and of one
 // publish (9-byte topic, 60 bytes, QoS 1), for the Session, the root client
 // (model given, and auto-detected as by default) and the shortest sequence
 // the manual allows, sent by hand. It reports cmds/op and wirebytes/op next
@@ -140,6 +146,51 @@ func BenchmarkWire(b *testing.B) {
 			return func() { runRaw(tb, sim, minimalPublish(topic9, payload, 1)) }
 		})},
 	}
+	reconnects := []wireOp{
+		{"session", func(tb testing.TB, sim *modemsim.Sim, id string) Wire {
+			_, s := sessionOn(tb, sim, id)
+			before := settledWire(sim, Wire{}, 1)
+			if err := sim.DropConnection(0, modemsim.CauseSocketClosed); err != nil {
+				tb.Fatal(err)
+			}
+			if err := awaitLost(s); err != nil {
+				tb.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+			defer cancel()
+			if err := s.Connect(ctx, atmodem.ConnectOptions{Broker: wireServer, ClientID: id}); err != nil {
+				tb.Fatal(err)
+			}
+			return settledWire(sim, before, 1).Sub(before)
+		}},
+		{"client", func(tb testing.TB, sim *modemsim.Sim, id string) Wire {
+			connected := make(chan struct{}, 2)
+			o := clientOptions(sim, id).SetConnectRetryInterval(time.Millisecond).
+				SetOnConnectHandler(func(cellmqtt.Client) { connected <- struct{}{} })
+			connectClient(tb, o)
+			if err := awaitSignal(connected); err != nil {
+				tb.Fatal(err)
+			}
+			before := settledWire(sim, Wire{}, 1)
+			if err := sim.DropConnection(0, modemsim.CauseSocketClosed); err != nil {
+				tb.Fatal(err)
+			}
+			if err := awaitSignal(connected); err != nil {
+				tb.Fatal(err)
+			}
+			return settledWire(sim, before, 1).Sub(before)
+		}},
+		{"minimal", func(tb testing.TB, sim *modemsim.Sim, id string) Wire {
+			runRaw(tb, sim, minimalConnect(id))
+			before := settledWire(sim, Wire{}, 1)
+			if err := sim.DropConnection(0, modemsim.CauseSocketClosed); err != nil {
+				tb.Fatal(err)
+			}
+			c := minimalConnect(id)
+			runRaw(tb, sim, c[len(c)-1:])
+			return settledWire(sim, before, 1).Sub(before)
+		}},
+	}
 	n := 0
 	count := func(tb testing.TB, op wireOp) Wire {
 		n++
@@ -151,7 +202,7 @@ func BenchmarkWire(b *testing.B) {
 	for _, group := range []struct {
 		name string
 		ops  []wireOp
-	}{{"connect", connects}, {"publish", publishes}} {
+	}{{"connect", connects}, {"reconnect", reconnects}, {"publish", publishes}} {
 		shortest := count(b, group.ops[len(group.ops)-1])
 		for _, op := range group.ops {
 			b.Run(group.name+"/"+op.name, func(b *testing.B) {
