@@ -47,12 +47,6 @@ func startMosquitto(t testing.TB, user, pass string) *mosquittoBroker {
 			t.Fatalf("CELLMQTT_INTEROP=1 but mosquitto is not installed (apt-get install mosquitto mosquitto-clients)")
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
 	// mosquitto started as root drops to the "mosquitto" user, which must
 	// be able to read the password file: a world-readable directory.
 	dir := t.TempDir()
@@ -61,10 +55,8 @@ func startMosquitto(t testing.TB, user, pass string) *mosquittoBroker {
 			t.Fatal(err)
 		}
 	}
-	conf := fmt.Sprintf("listener %d 127.0.0.1\npersistence false\n", port)
-	if user == "" {
-		conf += "allow_anonymous true\n"
-	} else {
+	auth := "allow_anonymous true\n"
+	if user != "" {
 		pw := filepath.Join(dir, "passwd")
 		if out, err := exec.Command("mosquitto_passwd", "-b", "-c", pw, user, pass).CombinedOutput(); err != nil {
 			t.Fatalf("mosquitto_passwd: %v: %s", err, out)
@@ -72,17 +64,46 @@ func startMosquitto(t testing.TB, user, pass string) *mosquittoBroker {
 		if err := os.Chmod(pw, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		conf += "allow_anonymous false\npassword_file " + pw + "\n"
+		auth = "allow_anonymous false\npassword_file " + pw + "\n"
 	}
+	// The free port is found by listening and closing; another process may
+	// take it before mosquitto does, so a mosquitto that exits at once is
+	// started again on another port.
+	var lastErr string
+	for range 3 {
+		b, early, err := runMosquitto(bin, dir, auth, user, pass)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b != nil {
+			return b
+		}
+		lastErr = early
+	}
+	t.Fatalf("mosquitto did not start: %s", lastErr)
+	return nil
+}
+
+// runMosquitto starts mosquitto on a free port and connects the publisher.
+// It returns (nil, its output, nil) when mosquitto exited before it
+// accepted a connection.
+func runMosquitto(bin, dir, auth, user, pass string) (*mosquittoBroker, string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close()
 	confFile := filepath.Join(dir, "mosquitto.conf")
+	conf := fmt.Sprintf("listener %d 127.0.0.1\npersistence false\n", port) + auth
 	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
+		return nil, "", err
 	}
 	b := &mosquittoBroker{cmd: exec.Command(bin, "-c", confFile), addr: "127.0.0.1:" + strconv.Itoa(port)}
 	var logs bytes.Buffer
 	b.cmd.Stdout, b.cmd.Stderr = &logs, &logs
 	if err := b.cmd.Start(); err != nil {
-		t.Fatalf("starting mosquitto: %v", err)
+		return nil, "", fmt.Errorf("starting mosquitto: %w", err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- b.cmd.Wait() }()
@@ -94,19 +115,18 @@ func startMosquitto(t testing.TB, user, pass string) *mosquittoBroker {
 			SetUsername(user).SetPassword(pass).SetAutoReconnect(false).SetConnectTimeout(time.Second))
 		tok := b.pub.Connect()
 		if tok.WaitTimeout(waitTimeout) && tok.Error() == nil {
-			break
+			return b, "", nil
 		}
 		if time.Now().After(deadline) {
 			_ = b.Close()
-			t.Fatalf("mosquitto on %s: %v\n%s", b.addr, tok.Error(), logs.String())
+			return nil, "", fmt.Errorf("mosquitto on %s: %v\n%s", b.addr, tok.Error(), logs.String())
 		}
 		select {
 		case err := <-exited:
-			t.Fatalf("mosquitto exited: %v\n%s", err, logs.String())
+			return nil, fmt.Sprintf("%v: %s", err, logs.String()), nil
 		case <-time.After(20 * time.Millisecond): // waiting for another process to listen
 		}
 	}
-	return b
 }
 
 func (b *mosquittoBroker) URL() string  { return "tcp://" + b.addr }
