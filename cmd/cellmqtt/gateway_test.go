@@ -4,7 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"net"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -28,35 +32,48 @@ func (g *gatewayOutput) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func TestGatewaySimPubSub(t *testing.T) {
+// startGateway runs "cellmqtt gateway --sim" in-process on a free port and
+// returns its address; the test's cleanup stops it and wants exit status 0.
+func startGateway(t *testing.T) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	out := &gatewayOutput{lines: make(chan string, 16)}
 	exit := make(chan int, 1)
 	go func() {
 		exit <- run(ctx, []string{"gateway", "--sim", "--listen", "127.0.0.1:0"}, strings.NewReader(""), out, io.Discard)
 	}()
-	var addr string
+	t.Cleanup(func() {
+		cancel()
+		if code := <-exit; code != exitOK {
+			t.Errorf("gateway exit code %d after the signal, want 0", code)
+		}
+	})
 	select {
 	case line := <-out.lines:
-		addr = strings.TrimPrefix(line, "listening on ")
+		return strings.TrimPrefix(line, "listening on ")
 	case code := <-exit:
+		exit <- code
 		t.Fatalf("gateway exited with %d before listening", code)
 	case <-time.After(20 * time.Second):
 		t.Fatal("gateway did not print its address")
 	}
+	return ""
+}
 
+func waitPaho(t *testing.T, tok mqtt.Token, what string) {
+	t.Helper()
+	if !tok.WaitTimeout(20*time.Second) || tok.Error() != nil {
+		t.Fatalf("%s: %v", what, tok.Error())
+	}
+}
+
+func TestGatewaySimPubSub(t *testing.T) {
+	addr := startGateway(t)
 	got := make(chan string, 1)
 	sub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("gw-test-sub").SetAutoReconnect(false))
-	wait := func(tok mqtt.Token, what string) {
-		t.Helper()
-		if !tok.WaitTimeout(20*time.Second) || tok.Error() != nil {
-			t.Fatalf("%s: %v", what, tok.Error())
-		}
-	}
-	wait(sub.Connect(), "connect")
-	wait(sub.Subscribe("gw/#", 1, func(_ mqtt.Client, m mqtt.Message) { got <- m.Topic() + " " + string(m.Payload()) }), "subscribe")
-	wait(sub.Publish("gw/echo", 1, false, "through the gateway"), "publish")
+	waitPaho(t, sub.Connect(), "connect")
+	waitPaho(t, sub.Subscribe("gw/#", 1, func(_ mqtt.Client, m mqtt.Message) { got <- m.Topic() + " " + string(m.Payload()) }), "subscribe")
+	waitPaho(t, sub.Publish("gw/echo", 1, false, "through the gateway"), "publish")
 	select {
 	case m := <-got:
 		if m != "gw/echo through the gateway" {
@@ -66,10 +83,49 @@ func TestGatewaySimPubSub(t *testing.T) {
 		t.Fatal("no message back through the gateway")
 	}
 	sub.Disconnect(1000)
+}
 
-	cancel()
-	if code := <-exit; code != exitOK {
-		t.Errorf("gateway exit code %d after the signal, want 0", code)
+// TestGatewayMosquittoClients drives "cellmqtt gateway" with mosquitto_pub
+// and mosquitto_sub (CELLMQTT_INTEROP=1): messages through it in MQTT 3.1.1
+// and 5, and a third client refused with "server unavailable" while two
+// hold both client indexes of the modem.
+func TestGatewayMosquittoClients(t *testing.T) {
+	if os.Getenv("CELLMQTT_INTEROP") != "1" {
+		t.Skip("set CELLMQTT_INTEROP=1 to run mosquitto_pub and mosquitto_sub through the gateway")
+	}
+	addr := startGateway(t)
+	host, port, _ := net.SplitHostPort(addr)
+	mosquitto := func(tool, version string, args ...string) *exec.Cmd {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		t.Cleanup(cancel)
+		return exec.CommandContext(ctx, tool, append([]string{"-h", host, "-p", port, "-V", version}, args...)...)
+	}
+	for _, version := range []string{"mqttv311", "mqttv5"} {
+		t.Run(version, func(t *testing.T) {
+			topic := "gw/" + version
+			if out, err := mosquitto("mosquitto_pub", version, "-i", "pub-"+version, "-t", topic, "-m", "hello", "-q", "1", "-r").CombinedOutput(); err != nil {
+				t.Fatalf("mosquitto_pub: %v: %s", err, out)
+			}
+			out, err := mosquitto("mosquitto_sub", version, "-i", "sub-"+version, "-t", topic, "-C", "1", "-v").CombinedOutput()
+			if err != nil || strings.TrimSpace(string(out)) != topic+" hello" {
+				t.Fatalf("mosquitto_sub: %v: %q", err, out)
+			}
+
+			var holds []mqtt.Client
+			for i := range 2 {
+				h := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + addr).
+					SetClientID(fmt.Sprintf("hold-%s-%d", version, i)).SetAutoReconnect(false))
+				waitPaho(t, h.Connect(), "holding client")
+				holds = append(holds, h)
+			}
+			out, err = mosquitto("mosquitto_pub", version, "-i", "third-"+version, "-t", topic, "-m", "no").CombinedOutput()
+			if err == nil || !strings.Contains(strings.ToLower(string(out)), "unavailable") {
+				t.Errorf("third client: %v: %q; want a refusal with server unavailable", err, out)
+			}
+			for _, h := range holds {
+				h.Disconnect(1000)
+			}
+		})
 	}
 }
 
