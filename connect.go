@@ -264,19 +264,6 @@ func (c *client) ensureSession(ctx context.Context) (*atmodem.Session, error) {
 			return nil, fmt.Errorf("cellmqtt: detect the modem model: %w", err)
 		}
 	}
-	if c.opts.APN != "" {
-		if err := m.SetAPN(ctx, 1, "IP", c.opts.APN); err != nil {
-			return nil, fmt.Errorf("cellmqtt: set APN: %w", err)
-		}
-	}
-	if c.opts.NetworkWait > 0 {
-		wctx, cancel := context.WithTimeout(ctx, c.opts.NetworkWait)
-		err := m.WaitNetwork(wctx)
-		cancel()
-		if err != nil {
-			return nil, fmt.Errorf("cellmqtt: wait for the network: %w", err)
-		}
-	}
 	var err error
 	if c.opts.ClientIndex >= 0 {
 		sess, err = m.Session(c.opts.ClientIndex)
@@ -285,6 +272,29 @@ func (c *client) ensureSession(ctx context.Context) (*atmodem.Session, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cellmqtt: claim a client index: %w", err)
+	}
+	// Bad connect parameters fail here, before the APN and the network
+	// wait write anything to the modem.
+	for _, b := range c.opts.Servers {
+		if err := sess.CheckConnect(c.connectOptions(b)); err != nil {
+			_ = sess.Close()
+			return nil, fmt.Errorf("cellmqtt: connect to %s: %w", b, err)
+		}
+	}
+	if c.opts.APN != "" {
+		if err := m.SetAPN(ctx, 1, "IP", c.opts.APN); err != nil {
+			_ = sess.Close()
+			return nil, fmt.Errorf("cellmqtt: set APN: %w", err)
+		}
+	}
+	if c.opts.NetworkWait > 0 {
+		wctx, cancel := context.WithTimeout(ctx, c.opts.NetworkWait)
+		err := m.WaitNetwork(wctx)
+		cancel()
+		if err != nil {
+			_ = sess.Close()
+			return nil, fmt.Errorf("cellmqtt: wait for the network: %w", err)
+		}
 	}
 	c.mu.Lock()
 	c.sess = sess
