@@ -25,8 +25,10 @@ const pipeLimit = 64 << 10
 // io.EOF and the atmodem sentinel (errors.Is(err, atmodem.ErrConnectionLost)
 // ...), so the client's own connection-lost and reconnect logic takes over.
 // Deadlines fail with os.ErrDeadlineExceeded, a net.Error whose Timeout
-// reports true. Close makes the adapter send DISC and REL to the modem and
-// give the client index back.
+// reports true. Close (like the client's DISCONNECT) makes the adapter send
+// DISC and REL to the modem and give the client index back; after a loss the
+// index stays acquired on the modem, so that the reconnect only sends
+// CONNECT.
 type Conn struct {
 	toBroker *pipe // written by the client, read by the adapter
 	toClient *pipe // written by the adapter, read by the client
