@@ -1,6 +1,7 @@
 package benchmarks
 
 import (
+	"io"
 	"testing"
 	"time"
 
@@ -11,10 +12,15 @@ import (
 // clientOptions are root-client options for the emulator's in-memory link
 // (the emulator redirects the broker address to its embedded broker).
 func clientOptions(sim *modemsim.Sim, id string) *cellmqtt.ClientOptions {
+	return clientOptionsOver(sim, sim.Conn(), id)
+}
+
+// clientOptionsOver is clientOptions over rw, a wrapped link to sim.
+func clientOptionsOver(sim *modemsim.Sim, rw io.ReadWriteCloser, id string) *cellmqtt.ClientOptions {
 	return cellmqtt.NewClientOptions().
 		AddBroker("tcp://broker.example.com:1883").
 		SetClientID(id).
-		SetTransport(sim.Conn()).
+		SetTransport(rw).
 		SetModel(sim.Model()).
 		SetConnectTimeout(opTimeout)
 }

@@ -1,10 +1,8 @@
 package benchmarks
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
@@ -49,27 +47,32 @@ func linkCases() []linkCase {
 // modemsim at 115200 baud with no command latency, one publish after the
 // other, and reports the rate achieved (msgs/s), the link's limit for the
 // bytes each publish moved (limit-msgs/s, from the emulator's transcript),
-// their ratio, and the bytes and commands per publish. Where the
-// transcript shows it (QoS 1), it also reports how long the modem waited
-// for the broker's PUBACK before its +CMQTTPUB result (broker-wait-us/op)
-// and the ratio to the limit with that wait added (ratio-with-broker).
+// their ratio, and the bytes and commands per publish. gap-us/op is the
+// time per publish beyond the line time of its bytes; host-turn-us/op the
+// part of it the host took (engine, client, Go scheduler): from reading the
+// end of an answer or prompt to writing what follows, summed over the
+// publish; the rest is the emulated modem's and the broker's. ratio-host is
+// the ratio the host alone allows: line time / (line time + host turns),
+// what a modem that answers at once would get.
 func BenchmarkLinkSession(b *testing.B) {
 	for _, c := range linkCases() {
 		b.Run(c.name(), func(b *testing.B) {
 			br := startBroker(b)
 			sim := startSim(b, modemsim.Config{Baud: linkBaud, Echo: c.echo}, br)
-			_, s := sessionOn(b, sim, "bench-link")
+			tc := &timedConn{ReadWriteCloser: sim.Conn()}
+			_, s := sessionOver(b, sim, tc, "bench-link")
 			p := atmodem.Publish{Topic: topic9, Payload: payloadOf(c.payload), QoS: c.qos}
 			ctx := context.Background()
-			measureLink(b, sim, func() error { return s.Publish(ctx, p) })
+			measureLink(b, sim, tc, func() error { return s.Publish(ctx, p) })
 		})
 	}
 }
 
 // measureLink runs publish b.N times and reports the link metrics.
-func measureLink(b *testing.B, sim *modemsim.Sim, publish func() error) {
+func measureLink(b *testing.B, sim *modemsim.Sim, tc *timedConn, publish func() error) {
 	b.Helper()
 	before := settledWire(sim, Wire{}, 1)
+	turns := tc.turnTime()
 	b.ResetTimer()
 	start := time.Now()
 	for range b.N {
@@ -79,12 +82,13 @@ func measureLink(b *testing.B, sim *modemsim.Sim, publish func() error) {
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()
-	reportLink(b, sim, before, elapsed, b.N)
+	reportLink(b, sim, before, elapsed, tc.turnTime()-turns, b.N)
 }
 
 // reportLink reports rate, limit and ratio for n publishes that took
-// elapsed and moved what the transcript gained since before.
-func reportLink(b *testing.B, sim *modemsim.Sim, before Wire, elapsed time.Duration, n int) {
+// elapsed, of which the host took turns, and moved what the transcript
+// gained since before.
+func reportLink(b *testing.B, sim *modemsim.Sim, before Wire, elapsed, turns time.Duration, n int) {
 	b.Helper()
 	moved := settledWire(sim, before, n).Sub(before)
 	per := Wire{ToModem: moved.ToModem / n, ToHost: moved.ToHost / n, Commands: moved.Commands / n}
@@ -93,41 +97,14 @@ func reportLink(b *testing.B, sim *modemsim.Sim, before Wire, elapsed time.Durat
 	b.ReportMetric(rate, "msgs/s")
 	b.ReportMetric(limit, "limit-msgs/s")
 	b.ReportMetric(rate/limit, "ratio")
+	// What the conversation took beyond the line time of its bytes, and
+	// the host's part of it.
+	turn := turns.Seconds() / float64(n)
+	b.ReportMetric((elapsed.Seconds()/float64(n)-1/limit)*1e6, "gap-us/op")
+	b.ReportMetric(turn*1e6, "host-turn-us/op")
+	b.ReportMetric(1/limit/(1/limit+turn), "ratio-host")
 	b.ReportMetric(float64(per.Bytes()), "wirebytes/op")
 	b.ReportMetric(float64(per.Commands), "cmds/op")
-	if wait, ok := pubResultWait(sim.Transcript(), linkBaud); ok {
-		// The limit with the modem's wait for the broker added: what the
-		// line and the broker allow together.
-		withBroker := 1 / (1/limit + wait.Seconds())
-		b.ReportMetric(float64(wait.Microseconds()), "broker-wait-us/op")
-		b.ReportMetric(rate/withBroker, "ratio-with-broker")
-	}
-}
-
-// pubResultWait is the median time the emulated modem took between the OK
-// of AT+CMQTTPUB and the start of its "+CMQTTPUB: 0,0" result, from the
-// transcript's timestamps (each entry's time is when its last byte had
-// crossed the line, so a sample includes the emulator's timer lateness,
-// up to about a millisecond): the emulator's publish to the broker and,
-// for QoS 1 and 2, the broker's acknowledgement. It finds results that
-// arrived as their own transcript entry only (the transcript merges bytes
-// less than a millisecond apart), so mostly QoS 1.
-func pubResultWait(entries []modemsim.TranscriptEntry, baud int) (time.Duration, bool) {
-	var waits []time.Duration
-	for i := 1; i < len(entries); i++ {
-		e, prev := entries[i], entries[i-1]
-		if e.Dir != modemsim.ToHost || prev.Dir != modemsim.ToHost ||
-			!bytes.HasPrefix(e.Data, []byte("\r\n+CMQTTPUB: ")) || !bytes.HasSuffix(prev.Data, []byte("OK\r\n")) {
-			continue
-		}
-		line := time.Duration(len(e.Data)*BitsPerByte) * time.Second / time.Duration(baud)
-		waits = append(waits, max(e.Time.Sub(prev.Time)-line, 0))
-	}
-	if len(waits) == 0 {
-		return 0, false
-	}
-	slices.Sort(waits)
-	return waits[len(waits)/2], true
 }
 
 // settledWire waits until the transcript holds everything of the last
@@ -158,9 +135,11 @@ func BenchmarkLinkClient(b *testing.B) {
 		b.Run(c.name(), func(b *testing.B) {
 			br := startBroker(b)
 			sim := startSim(b, modemsim.Config{Baud: linkBaud, Echo: c.echo}, br)
-			cl := connectClient(b, clientOptions(sim, "bench-link-client"))
+			tc := &timedConn{ReadWriteCloser: sim.Conn()}
+			cl := connectClient(b, clientOptionsOver(sim, tc, "bench-link-client"))
 			payload := payloadOf(c.payload)
 			before := settledWire(sim, Wire{}, 1)
+			turns := tc.turnTime()
 			toks := make([]token, b.N)
 			b.ResetTimer()
 			start := time.Now()
@@ -172,7 +151,7 @@ func BenchmarkLinkClient(b *testing.B) {
 			}
 			elapsed := time.Since(start)
 			b.StopTimer()
-			reportLink(b, sim, before, elapsed, b.N)
+			reportLink(b, sim, before, elapsed, tc.turnTime()-turns, b.N)
 		})
 	}
 }

@@ -2,6 +2,8 @@ package benchmarks
 
 import (
 	"context"
+	"io"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,7 +49,13 @@ func startSim(tb testing.TB, cfg modemsim.Config, br *modemsim.EmbeddedBroker) *
 // in-memory link, as client id.
 func sessionOn(tb testing.TB, sim *modemsim.Sim, id string) (*atmodem.Modem, *atmodem.Session) {
 	tb.Helper()
-	m := atmodem.New(sim.Conn(), atmodem.WithModel(sim.Model()))
+	return sessionOver(tb, sim, sim.Conn(), id)
+}
+
+// sessionOver is sessionOn over rw, a wrapped link to sim.
+func sessionOver(tb testing.TB, sim *modemsim.Sim, rw io.ReadWriteCloser, id string) (*atmodem.Modem, *atmodem.Session) {
+	tb.Helper()
+	m := atmodem.New(rw, atmodem.WithModel(sim.Model()))
 	tb.Cleanup(func() { m.Close() })
 	s, err := m.Session(0)
 	if err != nil {
@@ -60,6 +68,46 @@ func sessionOn(tb testing.TB, sim *modemsim.Sim, id string) (*atmodem.Modem, *at
 		tb.Fatal(err)
 	}
 	return m, s
+}
+
+// timedConn is a host's end of the link that measures the host's turn
+// time: from the read that brought the last bytes of an answer (or prompt)
+// to the host's next write, summed. In a conversation strictly in turn that
+// is the time the host (engine, client, scheduler) adds to every exchange.
+type timedConn struct {
+	io.ReadWriteCloser
+	mu       sync.Mutex
+	lastRead time.Time // zero after a write
+	turns    time.Duration
+}
+
+func (c *timedConn) Read(p []byte) (int, error) {
+	n, err := c.ReadWriteCloser.Read(p)
+	if n > 0 {
+		now := time.Now()
+		c.mu.Lock()
+		c.lastRead = now
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+func (c *timedConn) Write(p []byte) (int, error) {
+	now := time.Now()
+	c.mu.Lock()
+	if !c.lastRead.IsZero() {
+		c.turns += now.Sub(c.lastRead)
+		c.lastRead = time.Time{}
+	}
+	c.mu.Unlock()
+	return c.ReadWriteCloser.Write(p)
+}
+
+// turnTime returns the host's turn time so far.
+func (c *timedConn) turnTime() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.turns
 }
 
 // wireNow counts what crossed the emulator's AT port so far.
