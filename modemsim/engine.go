@@ -2,7 +2,9 @@ package modemsim
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"log/slog"
 	"strconv"
 	"strings"
 
@@ -220,7 +222,9 @@ func (s *Sim) handleLine(line string, tooLong bool) error {
 		r.error()
 		return nil
 	}
-	s.log.Debug("modemsim: command", "cmd", redact(cmd))
+	if s.log.Enabled(context.Background(), slog.LevelDebug) { // redact builds a string
+		s.log.Debug("modemsim: command", "cmd", redact(cmd))
+	}
 	err := s.dispatch(cmd, r)
 	if errors.Is(err, errClosed) {
 		return err
