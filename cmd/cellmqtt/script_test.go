@@ -24,7 +24,7 @@ import (
 // "exec cellmqtt ..." runs main in a child process, exit codes and signals
 // included.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){"cellmqtt": main})
+	testscript.Main(leakChecked{m}, map[string]func(){"cellmqtt": main})
 }
 
 // TestScripts runs the end-to-end scripts in ../../testscript against the
