@@ -62,21 +62,8 @@ type AcquiredClient struct {
 // index (ClientID is empty for a free index). It fails with ERROR when the
 // MQTT service is not started.
 func (m *Modem) Acquired(ctx context.Context) ([]AcquiredClient, error) {
-	const line = "AT+CMQTTACCQ?"
-	resp, err := m.exec(ctx, request{line: line, index: -1})
-	if err != nil {
-		return nil, err
-	}
-	var out []AcquiredClient
-	for _, l := range resp.lines {
-		f, ok := infoFields(l, "+CMQTTACCQ")
-		if !ok {
-			continue
-		}
+	return queryLines(ctx, m, "AT+CMQTTACCQ?", "+CMQTTACCQ", func(f []string) (AcquiredClient, bool) {
 		idx, ok := intField(f, 0)
-		if !ok {
-			return nil, unexpected(line, l)
-		}
 		c := AcquiredClient{Index: idx}
 		if len(f) > 1 {
 			c.ClientID = f[1]
@@ -84,9 +71,8 @@ func (m *Modem) Acquired(ctx context.Context) ([]AcquiredClient, error) {
 		if t, ok := intField(f, 2); ok {
 			c.ServerType = ServerType(t)
 		}
-		out = append(out, c)
-	}
-	return out, nil
+		return c, ok
+	})
 }
 
 // Release sends AT+CMQTTREL=<index>: give a client index back to the modem
@@ -124,28 +110,14 @@ type ClientSSLContext struct {
 
 // SSLContexts returns AT+CMQTTSSLCFG?: the SSL context set for every index.
 func (m *Modem) SSLContexts(ctx context.Context) ([]ClientSSLContext, error) {
-	const line = "AT+CMQTTSSLCFG?"
-	resp, err := m.exec(ctx, request{line: line, index: -1})
-	if err != nil {
-		return nil, err
-	}
-	var out []ClientSSLContext
-	for _, l := range resp.lines {
-		f, ok := infoFields(l, "+CMQTTSSLCFG")
-		if !ok {
-			continue
-		}
+	return queryLines(ctx, m, "AT+CMQTTSSLCFG?", "+CMQTTSSLCFG", func(f []string) (ClientSSLContext, bool) {
 		idx, ok := intField(f, 0)
-		if !ok {
-			return nil, unexpected(line, l)
-		}
 		c := ClientSSLContext{Index: idx, Context: -1}
 		if n, ok := intField(f, 1); ok {
 			c.Context = n
 		}
-		out = append(out, c)
-	}
-	return out, nil
+		return c, ok
+	})
 }
 
 // SetWillTopic sends AT+CMQTTWILLTOPIC=<index>,<len> and the topic after
@@ -246,21 +218,8 @@ type ConnectionInfo struct {
 // index (Server is empty when none are set). Use ConnectionStates to learn
 // whether an index is connected.
 func (m *Modem) ConnectState(ctx context.Context) ([]ConnectionInfo, error) {
-	const line = "AT+CMQTTCONNECT?"
-	resp, err := m.exec(ctx, request{line: line, index: -1})
-	if err != nil {
-		return nil, err
-	}
-	var out []ConnectionInfo
-	for _, l := range resp.lines {
-		f, ok := infoFields(l, "+CMQTTCONNECT")
-		if !ok {
-			continue
-		}
+	return queryLines(ctx, m, "AT+CMQTTCONNECT?", "+CMQTTCONNECT", func(f []string) (ConnectionInfo, bool) {
 		idx, ok := intField(f, 0)
-		if !ok {
-			return nil, unexpected(line, l)
-		}
 		c := ConnectionInfo{Index: idx}
 		if len(f) > 1 {
 			c.Server = f[1]
@@ -277,9 +236,8 @@ func (m *Modem) ConnectState(ctx context.Context) ([]ConnectionInfo, error) {
 		if len(f) > 5 {
 			c.Password = f[5]
 		}
-		out = append(out, c)
-	}
-	return out, nil
+		return c, ok
+	})
 }
 
 // DisconnectClient sends AT+CMQTTDISC=<index>,<timeout> (timeout 0, or 60-180
@@ -305,23 +263,21 @@ func (m *Modem) DisconnectClient(ctx context.Context, index int, timeout time.Du
 // connected. Note the manuals' inverted <disc_state>: the modem answers 0 for
 // connected and 1 for disconnected; the map holds true for connected.
 func (m *Modem) ConnectionStates(ctx context.Context) (map[int]bool, error) {
-	const line = "AT+CMQTTDISC?"
-	resp, err := m.exec(ctx, request{line: line, index: -1})
+	type indexState struct {
+		index     int
+		connected bool
+	}
+	states, err := queryLines(ctx, m, "AT+CMQTTDISC?", "+CMQTTDISC", func(f []string) (indexState, bool) {
+		idx, ok1 := intField(f, 0)
+		state, ok2 := intField(f, 1)
+		return indexState{idx, state == 0}, ok1 && ok2 && (state == 0 || state == 1)
+	})
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[int]bool, 2)
-	for _, l := range resp.lines {
-		f, ok := infoFields(l, "+CMQTTDISC")
-		if !ok {
-			continue
-		}
-		idx, ok1 := intField(f, 0)
-		state, ok2 := intField(f, 1)
-		if !ok1 || !ok2 || (state != 0 && state != 1) {
-			return nil, unexpected(line, l)
-		}
-		out[idx] = state == 0
+	for _, st := range states {
+		out[st.index] = st.connected
 	}
 	return out, nil
 }
@@ -517,29 +473,15 @@ type MQTTClientConfig struct {
 // MQTTConfig returns AT+CMQTTCFG?: the UTF-8 check flag (and on the A7600
 // the optimeout) of every index.
 func (m *Modem) MQTTConfig(ctx context.Context) ([]MQTTClientConfig, error) {
-	const line = "AT+CMQTTCFG?"
-	resp, err := m.exec(ctx, request{line: line, index: -1})
-	if err != nil {
-		return nil, err
-	}
-	var out []MQTTClientConfig
-	for _, l := range resp.lines {
-		f, ok := infoFields(l, "+CMQTTCFG")
-		if !ok {
-			continue
-		}
+	return queryLines(ctx, m, "AT+CMQTTCFG?", "+CMQTTCFG", func(f []string) (MQTTClientConfig, bool) {
 		idx, ok1 := intField(f, 0)
 		flag, ok2 := intField(f, 1)
-		if !ok1 || !ok2 {
-			return nil, unexpected(line, l)
-		}
 		c := MQTTClientConfig{Index: idx, CheckUTF8: flag == 1}
 		if n, ok := intField(f, 2); ok {
 			c.OpTimeout = time.Duration(n) * time.Second
 		}
-		out = append(out, c)
-	}
-	return out, nil
+		return c, ok1 && ok2
+	})
 }
 
 // dataCommand sends "<cmd>=<index>,<len(data)>" and data after the prompt,

@@ -364,21 +364,11 @@ type PDPAddress struct {
 
 // PDPAddresses sends AT+CGPADDR: the addresses of every PDP context.
 func (m *Modem) PDPAddresses(ctx context.Context) ([]PDPAddress, error) {
-	resp, err := m.exec(ctx, request{line: "AT+CGPADDR", index: -1})
-	if err != nil {
-		return nil, err
-	}
-	var out []PDPAddress
-	for _, l := range resp.lines {
-		f, ok := infoFields(l, "+CGPADDR")
-		if !ok {
-			continue
-		}
+	return queryLines(ctx, m, "AT+CGPADDR", "+CGPADDR", func(f []string) (PDPAddress, bool) {
 		cid, ok := intField(f, 0)
 		if !ok {
-			return nil, unexpected("AT+CGPADDR", l)
+			return PDPAddress{}, false
 		}
-		out = append(out, PDPAddress{CID: cid, Addrs: f[1:]})
-	}
-	return out, nil
+		return PDPAddress{CID: cid, Addrs: f[1:]}, true
+	})
 }
