@@ -118,9 +118,10 @@ func (p *nativePub) close()        { p.c.Disconnect(0) }
 // attaches a new engine to the emulator, as an application would reopen
 // its serial port.
 type pahoPub struct {
-	c    mqtt.Client
-	lose *signal
-	sim  *modemsim.Sim
+	c     mqtt.Client
+	lose  *signal
+	sim   *modemsim.Sim
+	store string // the FileStore's directory
 
 	mu     sync.Mutex
 	modem  *atmodem.Modem
@@ -128,7 +129,16 @@ type pahoPub struct {
 }
 
 func openPaho(sim *modemsim.Sim, id string) (publisher, error) {
-	p := &pahoPub{lose: newSignal(), sim: sim}
+	// paho's default MemoryStore hands the same packet to the network
+	// goroutine and to resume(), which sets its DUP flag during a reconnect:
+	// a data race in paho itself (eclipse-paho/paho.mqtt.golang#703, open)
+	// that -race reports when messages are published while it reconnects.
+	// The FileStore keeps copies.
+	dir, err := os.MkdirTemp("", "reliability-paho-store-")
+	if err != nil {
+		return nil, err
+	}
+	p := &pahoPub{lose: newSignal(), sim: sim, store: dir}
 	p.modem = newModem(sim)
 	p.modems = append(p.modems, p.modem)
 	o := mqtt.NewClientOptions().AddBroker("tcp://broker.invalid:1883").SetClientID(id).
@@ -139,11 +149,11 @@ func openPaho(sim *modemsim.Sim, id string) (publisher, error) {
 		SetConnectTimeout(20 * time.Second).
 		SetWriteTimeout(waitFor).
 		SetOrderMatters(false).
+		SetStore(mqtt.NewFileStore(dir)).
 		SetConnectionLostHandler(func(mqtt.Client, error) { p.lose.fire() })
 	p.c = mqtt.NewClient(o)
 	if err := waitToken(p.c.Connect()); err != nil {
-		p.c.Disconnect(0)
-		p.closeModems()
+		p.close()
 		return nil, fmt.Errorf("paho connect: %w", err)
 	}
 	return p, nil
@@ -179,6 +189,7 @@ func (p *pahoPub) lost() *signal { return p.lose }
 func (p *pahoPub) close() {
 	p.c.Disconnect(250)
 	p.closeModems()
+	_ = os.RemoveAll(p.store)
 }
 
 func (p *pahoPub) closeModems() {
