@@ -203,10 +203,10 @@ func demo(ctx context.Context, cfg demoConfig, stdout, stderr io.Writer) error {
 }
 
 // demoBlob is a binary payload that contains what would break a line-based
-// reader: CR, LF, NUL, "OK", "ERROR" and a fake URC.
+// reader: it starts with the modem's own "\r\nOK\r\n" and holds CR, LF, NUL,
+// "ERROR" and a fake URC.
 func demoBlob(n int) []byte {
 	var b bytes.Buffer
-	b.WriteString("\x89PNG\r\n\x1a\n") // starts like a PNG file
 	for i := 0; b.Len() < n; i++ {
 		b.WriteString("\r\nOK\r\n\x00ERROR\r\n+CMQTTCONNLOST: 0,1\r\n")
 		b.WriteByte(byte(i))
