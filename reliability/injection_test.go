@@ -92,7 +92,7 @@ func TestInjection(t *testing.T) {
 			defer func() { <-sem }()
 			r.res[0] = runNative(model, r.c, nil)
 			r.res[1] = runCompat(model, r.c)
-			r.res[2] = runCLI(cli, model, r.c)
+			r.res[2] = runCLI(cli, model, "a7600", r.c)
 		}()
 	}
 	wg.Wait()
