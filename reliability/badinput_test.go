@@ -234,7 +234,8 @@ func runCompat(model atmodem.Model, c badCase) outcome {
 	defer m.Close()
 	var logs syncBuffer
 	o := mqtt.NewClientOptions().AddBroker(plainBroker).SetClientID("good").
-		SetAutoReconnect(false).SetConnectRetry(false).SetConnectTimeout(10 * time.Second)
+		SetAutoReconnect(false).SetConnectRetry(false).SetConnectTimeout(10 * time.Second).
+		SetProtocolVersion(4) // one attempt (paho would retry with 3.1 after a refusal)
 	copts := append(c.compat(o),
 		compat.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
 		compat.WithConnectTimeout(5*time.Second))
