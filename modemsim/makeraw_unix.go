@@ -1,4 +1,4 @@
-//go:build darwin || freebsd || netbsd || openbsd
+//go:build linux || darwin || freebsd || netbsd || openbsd
 
 package modemsim
 
@@ -12,7 +12,7 @@ import (
 // editing, no CR/LF translation, 8-bit bytes.
 func makeRaw(f *os.File) error {
 	fd := int(f.Fd())
-	t, err := unix.IoctlGetTermios(fd, unix.TIOCGETA)
+	t, err := unix.IoctlGetTermios(fd, ioctlGetTermios)
 	if err != nil {
 		return err
 	}
@@ -23,5 +23,5 @@ func makeRaw(f *os.File) error {
 	t.Cflag |= unix.CS8
 	t.Cc[unix.VMIN] = 1
 	t.Cc[unix.VTIME] = 0
-	return unix.IoctlSetTermios(fd, unix.TIOCSETA, t)
+	return unix.IoctlSetTermios(fd, ioctlSetTermios, t)
 }
