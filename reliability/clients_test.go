@@ -36,7 +36,7 @@ type publisher interface {
 // pathKind is a client path of the matrix.
 type pathKind struct {
 	name string
-	open func(sim *modemsim.Sim, id string) (publisher, error)
+	open func(sim *modemsim.Sim, model atmodem.Model, id string) (publisher, error)
 	// strictTokens: every publish token must succeed. paho.mqtt.golang
 	// fails the token of a publish whose write met a closed connection,
 	// yet keeps the message in its store and resends it after the
@@ -81,12 +81,12 @@ type nativePub struct {
 	lose *signal
 }
 
-func openNative(sim *modemsim.Sim, id string) (publisher, error) {
+func openNative(sim *modemsim.Sim, model atmodem.Model, id string) (publisher, error) {
 	p := &nativePub{lose: newSignal()}
 	o := cellmqtt.NewClientOptions().
 		AddBroker("tcp://broker.invalid:1883"). // the emulator redirects to the embedded broker
 		SetClientID(id).
-		SetModel(atmodem.A7600).
+		SetModel(model).
 		SetOpenTransport(func(context.Context) (io.ReadWriteCloser, error) { return sim.Conn(), nil }).
 		SetConnectRetryInterval(20 * time.Millisecond).
 		SetMaxReconnectInterval(200 * time.Millisecond).
@@ -121,6 +121,7 @@ type pahoPub struct {
 	c     mqtt.Client
 	lose  *signal
 	sim   *modemsim.Sim
+	model atmodem.Model
 	store string // the FileStore's directory
 
 	mu     sync.Mutex
@@ -128,7 +129,7 @@ type pahoPub struct {
 	modems []*atmodem.Modem
 }
 
-func openPaho(sim *modemsim.Sim, id string) (publisher, error) {
+func openPaho(sim *modemsim.Sim, model atmodem.Model, id string) (publisher, error) {
 	// paho's default MemoryStore hands the same packet to the network
 	// goroutine and to resume(), which sets its DUP flag during a reconnect:
 	// a data race in paho itself (eclipse-paho/paho.mqtt.golang#703, open)
@@ -138,8 +139,8 @@ func openPaho(sim *modemsim.Sim, id string) (publisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &pahoPub{lose: newSignal(), sim: sim, store: dir}
-	p.modem = newModem(sim)
+	p := &pahoPub{lose: newSignal(), sim: sim, model: model, store: dir}
+	p.modem = newModem(sim, model)
 	p.modems = append(p.modems, p.modem)
 	o := mqtt.NewClientOptions().AddBroker("tcp://broker.invalid:1883").SetClientID(id).
 		SetCustomOpenConnectionFn(p.open).
@@ -165,7 +166,7 @@ func (p *pahoPub) open(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
 	p.mu.Lock()
 	select {
 	case <-p.modem.Done():
-		p.modem = newModem(p.sim)
+		p.modem = newModem(p.sim, p.model)
 		p.modems = append(p.modems, p.modem)
 	default:
 	}
@@ -201,8 +202,8 @@ func (p *pahoPub) closeModems() {
 }
 
 // newModem is an AT engine on a new connection to the emulator.
-func newModem(sim *modemsim.Sim) *atmodem.Modem {
-	return atmodem.New(sim.Conn(), atmodem.WithModel(atmodem.A7600), atmodem.WithLogger(traceLogger()))
+func newModem(sim *modemsim.Sim, model atmodem.Model) *atmodem.Modem {
+	return atmodem.New(sim.Conn(), atmodem.WithModel(model), atmodem.WithLogger(traceLogger()))
 }
 
 // traceLogger logs the client's and the engine's decisions and the AT

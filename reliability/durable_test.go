@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/cellmqtt/cellmqtt"
 	"github.com/cellmqtt/cellmqtt/atmodem"
 	"github.com/cellmqtt/cellmqtt/modemsim"
+	"github.com/cellmqtt/cellmqtt/queue"
 )
 
 // Environment of the durable-queue child process.
@@ -248,4 +250,52 @@ func childMain(mode string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown mode %q", mode)
+}
+
+// TestCorruptRecordDetector checks the detector TestDurableQueueKill9
+// relies on: a queue whose segment has a damaged record (a byte flipped in
+// the middle of the first of three) logs logCorrupt when it is opened, and
+// the records after it survive.
+func TestCorruptRecordDetector(t *testing.T) {
+	dir := t.TempDir()
+	q, err := queue.OpenFile(dir, queue.Limits{}, queue.FileOptions{NoSync: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"first-record-payload", "second", "third"} {
+		if _, err := q.Put(context.Background(), queue.Message{Topic: "t", Payload: []byte(p), QoS: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	segs, err := filepath.Glob(filepath.Join(dir, "*.seg"))
+	if err != nil || len(segs) != 1 {
+		t.Fatalf("segments %v, %v", segs, err)
+	}
+	data, err := os.ReadFile(segs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(data, []byte("first-record-payload"))
+	if i < 0 {
+		t.Fatal("payload not found in the segment")
+	}
+	data[i+5] ^= 0xff
+	if err := os.WriteFile(segs[0], data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	q, err = queue.OpenFile(dir, queue.Limits{}, queue.FileOptions{NoSync: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if n := strings.Count(logs.String(), logCorrupt); n != 1 {
+		t.Errorf("%d %q lines after damaging one record; log:\n%s", n, logCorrupt, logs.String())
+	}
+	if q.Len() != 2 {
+		t.Errorf("%d entries survive, want the 2 undamaged ones", q.Len())
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cellmqtt/cellmqtt/atmodem"
 	"github.com/cellmqtt/cellmqtt/modemsim"
 )
 
@@ -121,6 +122,7 @@ type cell struct {
 	fault fault
 	qos   byte
 	path  pathKind
+	model atmodem.Model
 	key   string // unique per cell: client ID suffix, topic and payload prefix
 
 	payloads   []string // every message handed over
@@ -132,21 +134,24 @@ type cell struct {
 	errs       []string
 }
 
-// name is "fault/qosN/path", the cell's subtest name.
-func (c *cell) name() string { return fmt.Sprintf("%s/qos%d/%s", c.fault.name, c.qos, c.path.name) }
+// name is "model/fault/qosN/path", the cell's subtest name.
+func (c *cell) name() string {
+	return fmt.Sprintf("%s/%s/qos%d/%s", c.model, c.fault.name, c.qos, c.path.name)
+}
 
 func (c *cell) errorf(format string, args ...any) {
 	c.errs = append(c.errs, fmt.Sprintf(format, args...))
 }
 
-// matrixSize is the messages per cell and the faults injected per cell.
-func matrixSize() (messages, repeats, parallel int) {
+// matrixSize is the messages per cell, the faults injected per cell, how
+// many cells run at once and the modem models.
+func matrixSize() (messages, repeats, parallel int, models []atmodem.Model) {
 	if longForm() {
-		return 200, 5, 13
+		return 200, 5, 13, []atmodem.Model{atmodem.A7600, atmodem.SIM7600}
 	}
 	// All cells at once: most of a cell's time is waiting (a dropped
 	// answer costs the engine's 9 s command timeout).
-	return 20, 1, len(faults) * 2 * len(paths)
+	return 20, 1, len(faults) * 2 * len(paths), []atmodem.Model{atmodem.A7600}
 }
 
 // TestFaultMatrix injects every fault while QoS 1 or QoS 2 messages flow,
@@ -156,7 +161,7 @@ func matrixSize() (messages, repeats, parallel int) {
 // counted (at-least-once allows them for QoS 1; for QoS 2 they come from a
 // resend after the broker session was lost with the connection).
 func TestFaultMatrix(t *testing.T) {
-	n, reps, par := matrixSize()
+	n, reps, par, models := matrixSize()
 	b := startBroker(t)
 	rec := newRecorder(t, b, "rel/#")
 
@@ -165,12 +170,14 @@ func TestFaultMatrix(t *testing.T) {
 		t.Fatalf("CELLMQTT_MATRIX: %v", err)
 	}
 	var cells []*cell
-	for _, f := range faults {
-		for _, qos := range []byte{1, 2} {
-			for _, p := range paths {
-				c := &cell{fault: f, qos: qos, path: p, key: fmt.Sprintf("c%02d", len(cells))}
-				if only.MatchString(c.name()) {
-					cells = append(cells, c)
+	for _, m := range models {
+		for _, f := range faults {
+			for _, qos := range []byte{1, 2} {
+				for _, p := range paths {
+					c := &cell{fault: f, qos: qos, path: p, model: m, key: fmt.Sprintf("c%03d", len(cells))}
+					if only.MatchString(c.name()) {
+						cells = append(cells, c)
+					}
 				}
 			}
 		}
@@ -192,7 +199,7 @@ func TestFaultMatrix(t *testing.T) {
 
 	var tbl strings.Builder
 	fmt.Fprintf(&tbl, "fault matrix: %d messages per cell, %d fault(s) per cell, %d cells in %v\n", n, reps, len(cells), total.Round(time.Millisecond))
-	fmt.Fprintf(&tbl, "| fault | QoS | path | sent | received | dups | lost | token errors | tokens incomplete | faults | time |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&tbl, "| model | fault | QoS | path | sent | received | dups | lost | token errors | tokens incomplete | faults | time |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	sums := map[string][4]int{}
 	for _, c := range cells {
 		// Wait for stragglers of cells that finished early, then count.
@@ -200,8 +207,8 @@ func TestFaultMatrix(t *testing.T) {
 		miss := rec.await(ctx, c.payloads)
 		cancel()
 		got, dups := rec.tally(c.payloads)
-		fmt.Fprintf(&tbl, "| %s | %d | %s | %d | %d | %d | %d | %d | %d | %d | %v |\n",
-			c.fault.name, c.qos, c.path.name, len(c.payloads), got, dups, len(miss), c.failed, c.incomplete, c.applied, c.elapsed.Round(10*time.Millisecond))
+		fmt.Fprintf(&tbl, "| %s | %s | %d | %s | %d | %d | %d | %d | %d | %d | %d | %v |\n",
+			c.model, c.fault.name, c.qos, c.path.name, len(c.payloads), got, dups, len(miss), c.failed, c.incomplete, c.applied, c.elapsed.Round(10*time.Millisecond))
 		s := sums[c.path.name]
 		sums[c.path.name] = [4]int{s[0] + len(c.payloads), s[1] + got, s[2] + dups, s[3] + len(miss)}
 		t.Run(c.name(), func(t *testing.T) {
@@ -224,7 +231,7 @@ func TestFaultMatrix(t *testing.T) {
 	}
 	for _, p := range paths {
 		s := sums[p.name]
-		fmt.Fprintf(&tbl, "| all | 1+2 | %s | %d | %d | %d | %d | | | | |\n", p.name, s[0], s[1], s[2], s[3])
+		fmt.Fprintf(&tbl, "| all | all | 1+2 | %s | %d | %d | %d | %d | | | | |\n", p.name, s[0], s[1], s[2], s[3])
 	}
 	t.Log("\n" + tbl.String())
 }
@@ -236,14 +243,14 @@ func (c *cell) run(b *modemsim.EmbeddedBroker, rec *recorder, n, reps int) {
 	defer func() { c.elapsed = time.Since(start) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*waitFor)
 	defer cancel()
-	sim, err := modemsim.New(modemsim.Config{Broker: b.URL()})
+	sim, err := modemsim.New(modemsim.Config{Model: c.model, Broker: b.URL()})
 	if err != nil {
 		c.errorf("emulator: %v", err)
 		return
 	}
 	defer sim.Close()
 	id := "rel-" + c.key
-	pub, err := c.path.open(sim, id)
+	pub, err := c.path.open(sim, c.model, id)
 	if err != nil {
 		c.errorf("%v", err)
 		return
