@@ -61,15 +61,7 @@ AT+CMQTTUNSUB=0,9,0
 >simcommsg
 OK
 +CMQTTUNSUB: 0,0
-AT+CMQTTDISC=0,120
-OK
-+CMQTTDISC: 0,0
-AT+CMQTTREL=0
-OK
-AT+CMQTTSTOP
-OK
-+CMQTTSTOP: 0
-`
+` + endLines
 
 // tlsTail is the common end of 3.2, 3.3 and 3.4 after CONNECT.
 const tlsTail = `
@@ -96,15 +88,7 @@ AT+CMQTTUNSUB=0,9,0
 >simcommsg
 OK
 +CMQTTUNSUB: 0,0
-AT+CMQTTDISC=0,120
-OK
-+CMQTTDISC: 0,0
-AT+CMQTTREL=0
-OK
-AT+CMQTTSTOP
-OK
-+CMQTTSTOP: 0
-`
+` + endLines
 
 const willLines = `
 AT+CMQTTWILLTOPIC=0,10
@@ -113,6 +97,18 @@ OK
 AT+CMQTTWILLMSG=0,6,1
 > qwerty
 OK
+`
+
+// endLines is the common end of every example: DISC, REL, STOP.
+const endLines = `
+AT+CMQTTDISC=0,120
+OK
++CMQTTDISC: 0,0
+AT+CMQTTREL=0
+OK
+AT+CMQTTSTOP
+OK
++CMQTTSTOP: 0
 `
 
 const manual32 = `
@@ -195,15 +191,7 @@ OK
 AT+CMQTTPUB=0,1,60
 OK
 +CMQTTPUB: 0,0
-AT+CMQTTDISC=0,120
-OK
-+CMQTTDISC: 0,0
-AT+CMQTTREL=0
-OK
-AT+CMQTTSTOP
-OK
-+CMQTTSTOP: 0
-`
+` + endLines
 
 // parseTranscript turns a manual transcript into script steps: an "AT" line
 // is written by the host, a ">" line is the modem's prompt followed by the
@@ -238,10 +226,12 @@ func parseTranscript(t *testing.T, text string) []step {
 	return steps
 }
 
-// manualRun is the sequence of typed calls of one example.
-type manualRun func(ctx context.Context, m *Modem) error
+// call is one typed call of an example, or (from calls) the whole sequence
+// of calls of one example.
+type call = func(ctx context.Context, m *Modem) error
 
-func calls(fs ...func(ctx context.Context, m *Modem) error) manualRun {
+// calls runs fs in order and names the first that fails.
+func calls(fs ...call) call {
 	return func(ctx context.Context, m *Modem) error {
 		for i, f := range fs {
 			if err := f(ctx, m); err != nil {
@@ -261,27 +251,27 @@ func (e *stepError) Error() string { return "call " + itoa(e.i) + ": " + e.err.E
 
 var payload60 = []byte("012345678901234567890123456789012345678901234567890123456789")
 
-func manualCalls() map[string]manualRun {
+func manualCalls() map[string]call {
 	start := func(ctx context.Context, m *Modem) error { return m.StartService(ctx) }
-	accq := func(t ServerType) func(ctx context.Context, m *Modem) error {
+	accq := func(t ServerType) call {
 		return func(ctx context.Context, m *Modem) error { return m.Acquire(ctx, 0, "client test0", t) }
 	}
-	will := []func(ctx context.Context, m *Modem) error{
+	will := []call{
 		func(ctx context.Context, m *Modem) error { return m.SetWillTopic(ctx, 0, "0123456789") },
 		func(ctx context.Context, m *Modem) error { return m.SetWillMessage(ctx, 0, []byte("qwerty"), 1) },
 	}
-	connect := func(server string) func(ctx context.Context, m *Modem) error {
+	connect := func(server string) call {
 		return func(ctx context.Context, m *Modem) error {
 			return m.ConnectClient(ctx, 0, ConnectParams{Server: server, KeepAlive: time.Minute, CleanSession: true})
 		}
 	}
-	end := []func(ctx context.Context, m *Modem) error{
+	end := []call{
 		func(ctx context.Context, m *Modem) error { return m.DisconnectClient(ctx, 0, 120*time.Second) },
 		func(ctx context.Context, m *Modem) error { return m.Release(ctx, 0) },
 		func(ctx context.Context, m *Modem) error { return m.StopService(ctx) },
 	}
-	pub := func(topic string, payload []byte) []func(ctx context.Context, m *Modem) error {
-		fs := []func(ctx context.Context, m *Modem) error{func(ctx context.Context, m *Modem) error { return m.SetTopic(ctx, 0, topic) }}
+	pub := func(topic string, payload []byte) []call {
+		fs := []call{func(ctx context.Context, m *Modem) error { return m.SetTopic(ctx, 0, topic) }}
 		if payload != nil {
 			fs = append(fs, func(ctx context.Context, m *Modem) error { return m.SetPayload(ctx, 0, payload) })
 		}
@@ -289,15 +279,15 @@ func manualCalls() map[string]manualRun {
 			return m.PublishMessage(ctx, 0, 1, time.Minute, false, false)
 		})
 	}
-	subOne := func(topic string) func(ctx context.Context, m *Modem) error {
+	subOne := func(topic string) call {
 		return func(ctx context.Context, m *Modem) error { return m.SubscribeTopic(ctx, 0, topic, 1, false) }
 	}
-	subMulti := []func(ctx context.Context, m *Modem) error{
+	subMulti := []call{
 		func(ctx context.Context, m *Modem) error { return m.SetSubscribeTopic(ctx, 0, "123456789", 1) },
 		func(ctx context.Context, m *Modem) error { return m.SubscribeTopics(ctx, 0, false) },
 	}
 	unsub := func(ctx context.Context, m *Modem) error { return m.UnsubscribeTopic(ctx, 0, "simcommsg", false) }
-	ssl := func(key, file string) func(ctx context.Context, m *Modem) error {
+	ssl := func(key, file string) call {
 		return func(ctx context.Context, m *Modem) error {
 			switch key {
 			case "cacert":
@@ -309,27 +299,27 @@ func manualCalls() map[string]manualRun {
 		}
 	}
 	version := func(ctx context.Context, m *Modem) error { return m.SetSSLVersion(ctx, 0, SSLVersionAll) }
-	auth := func(a AuthMode) func(ctx context.Context, m *Modem) error {
+	auth := func(a AuthMode) call {
 		return func(ctx context.Context, m *Modem) error { return m.SetSSLAuthMode(ctx, 0, a) }
 	}
 	sslcfg := func(ctx context.Context, m *Modem) error { return m.SetSSLContext(ctx, 0, 0) }
-	tail := func() []func(ctx context.Context, m *Modem) error {
+	tail := func() []call {
 		fs := pub("dddrrrggghhhk", payload60)
 		fs = append(fs, subMulti...)
 		fs = append(fs, subOne("simcommsg"), unsub)
 		return append(fs, end...)
 	}
-	join := func(parts ...[]func(ctx context.Context, m *Modem) error) []func(ctx context.Context, m *Modem) error {
-		var out []func(ctx context.Context, m *Modem) error
+	join := func(parts ...[]call) []call {
+		var out []call
 		for _, p := range parts {
 			out = append(out, p...)
 		}
 		return out
 	}
-	one := func(fs ...func(ctx context.Context, m *Modem) error) []func(ctx context.Context, m *Modem) error {
+	one := func(fs ...call) []call {
 		return fs
 	}
-	return map[string]manualRun{
+	return map[string]call{
 		"3.1": calls(join(one(start, accq(ServerTCP)), will, one(connect("tcp://test.mosquitto.org:1883"), subOne("simcommsg")),
 			pub("simcommsg", payload60), subMulti, one(unsub), end)...),
 		"3.2": calls(join(one(start, accq(ServerTLS)), will, one(connect("tcp://test.mosquitto.org:8883")), tail())...),
