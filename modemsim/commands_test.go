@@ -182,8 +182,6 @@ func TestEchoData(t *testing.T) {
 	h.send("x\ry")
 	h.expect("x\ry" + ok)
 	h.cmd("ATE0", "ATE0\r"+ok)
-	h.cmd(`AT+CCERTDOWN="b.pem",3`, "\r\n>")
-	h.send("abc")
-	h.expect(ok)
+	h.data(`AT+CCERTDOWN="b.pem",3`, "abc", ok)
 	h.quiet(s)
 }

@@ -143,6 +143,15 @@ func (h *atHost) cmd(line, answer string) {
 	h.expect(answer)
 }
 
+// data sends a data-input command line, expects its prompt, sends data and
+// expects the exact answer that follows.
+func (h *atHost) data(line, data, answer string) {
+	h.t.Helper()
+	h.cmd(line, "\r\n>")
+	h.send(data)
+	h.expect(answer)
+}
+
 // quiet checks that nothing more arrived after the modem became idle.
 func (h *atHost) quiet(s *Sim) {
 	h.t.Helper()

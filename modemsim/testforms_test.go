@@ -92,9 +92,7 @@ func TestCertDeleteNamePerModel(t *testing.T) {
 	} {
 		t.Run(tc.model.String(), func(t *testing.T) {
 			s, h := startSim(t, Config{Model: tc.model, Echo: EchoOff})
-			h.cmd(`AT+CCERTDOWN="a.pem",3`, "\r\n>")
-			h.send("abc")
-			h.expect("\r\nOK\r\n")
+			h.data(`AT+CCERTDOWN="a.pem",3`, "abc", "\r\nOK\r\n")
 			h.cmd(tc.flaw+`="a.pem"`, "\r\nERROR\r\n")
 			h.cmd(tc.flaw+"=?", "\r\nERROR\r\n")
 			h.cmd(tc.good+"=?", "\r\nOK\r\n")
