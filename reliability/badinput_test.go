@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -272,32 +271,16 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-var (
-	cliOnce sync.Once
-	cliPath string
-	cliErr  error
-)
-
-// buildCLI builds the cellmqtt command once into a temporary directory.
+// buildCLI builds the cellmqtt command into the test's temporary
+// directory.
 func buildCLI(t *testing.T) string {
 	t.Helper()
-	cliOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "cellmqtt-reliability-")
-		if err != nil {
-			cliErr = err
-			return
-		}
-		cliPath = filepath.Join(dir, "cellmqtt")
-		out, err := exec.Command("go", "build", "-o", cliPath, "github.com/cellmqtt/cellmqtt/cmd/cellmqtt").CombinedOutput()
-		if err != nil {
-			cliErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if cliErr != nil {
-		t.Fatal(cliErr)
+	path := filepath.Join(t.TempDir(), "cellmqtt")
+	out, err := exec.Command("go", "build", "-o", path, "github.com/cellmqtt/cellmqtt/cmd/cellmqtt").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	t.Cleanup(func() { _ = os.RemoveAll(filepath.Dir(cliPath)) })
-	return cliPath
+	return path
 }
 
 // runCLI runs "cellmqtt pub --model flagModel" with the case's arguments
@@ -347,7 +330,9 @@ func runCLI(cli string, model atmodem.Model, flagModel string, c badCase) outcom
 	switch {
 	case err == nil:
 		return o
-	case errors.As(err, &ee) && ee.ExitCode() != 2:
+	case !errors.As(err, &ee):
+		o.err = fmt.Sprintf("running %s: %v", cli, err) // the harness failed, not the input
+	case ee.ExitCode() != 2:
 		o.err = fmt.Sprintf("exit %d (want 2, a usage error): %s", ee.ExitCode(), strings.TrimSpace(stderr.String()))
 		o.named = false
 	default:

@@ -37,11 +37,10 @@ func startBroker(t testing.TB) *modemsim.EmbeddedBroker {
 // directly to the broker with QoS 2: the independent witness the suite
 // counts at. It records how often each payload arrived.
 type recorder struct {
-	c      mqtt.Client
-	mu     sync.Mutex
-	got    map[string]int
-	wake   chan struct{}
-	stored atomic.Int64
+	c    mqtt.Client
+	mu   sync.Mutex
+	got  map[string]int
+	wake chan struct{}
 }
 
 var recorderSeq atomic.Int64

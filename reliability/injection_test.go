@@ -63,14 +63,15 @@ func rebooted(sim *modemsim.Sim) bool {
 }
 
 // TestInjection tries AT command injection through the client ID, the
-// server address, the user name, the password and the certificate names,
+// server address, the user name, the password, the certificate names and
+// the APN,
 // through the native client, paho over compat and the cellmqtt command:
 // the injected command never reaches the modem as a command, and the
 // emulated modem never resets.
 func TestInjection(t *testing.T) {
 	cli := buildCLI(t)
 	model := atmodem.A7600
-	targets := quotedParams[:7] // every quoted MQTT parameter; the APN is in TestBadInput
+	targets := quotedParams // every quoted parameter
 	type run struct {
 		param, inj, command string
 		c                   badCase
