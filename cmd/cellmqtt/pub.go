@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/cellmqtt/cellmqtt"
 	"github.com/cellmqtt/cellmqtt/atmodem"
@@ -156,7 +157,9 @@ func publish(ctx context.Context, p *pubFlags, single []byte, stdin io.Reader, s
 		return err
 	}
 	// A line publisher runs for long: let it ride out link losses.
-	opts.SetAutoReconnect(p.lines)
+	opts.SetAutoReconnect(p.lines).
+		SetConnectRetryInterval(time.Second).
+		SetMaxReconnectInterval(30 * time.Second)
 	if p.lines {
 		opts.SetConnectionLostHandler(func(_ cellmqtt.Client, err error) {
 			fmt.Fprintf(stderr, "cellmqtt pub: connection lost: %s; reconnecting\n", describe(err))

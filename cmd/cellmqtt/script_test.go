@@ -40,7 +40,9 @@ func TestMain(m *testing.M) {
 //
 // Extra commands: "exits N cmd args..." runs a program and wants exit status
 // N; "waitsub TOPIC" waits for a subscription on the open broker; "waitport
-// PORT" waits until something listens on a loopback port.
+// PORT" waits until something listens on a loopback port; "simtcp",
+// "simfault" and "simwait" run an emulator inside the test on SIM_PORT and
+// inject faults into it while cellmqtt processes use it.
 //
 // Scripts under CELLMQTT_INTEROP=1 ([interop]) start a mosquitto with the
 // "mosquitto" command and talk to it with mosquitto_pub and mosquitto_sub.
@@ -64,6 +66,9 @@ func TestScripts(t *testing.T) {
 			"waitport":  cmdWaitPort,
 			"exits":     cmdExits,
 			"mosquitto": cmdMosquitto,
+			"simtcp":    cmdSimTCP,
+			"simfault":  cmdSimFault,
+			"simwait":   cmdSimWait,
 		},
 	})
 }
@@ -95,6 +100,7 @@ func setupScript(env *testscript.Env) error {
 	}
 	env.Defer(func() { srv.Close() })
 	env.Values[brokerKey] = srv
+	env.Values[simKey] = &simHolder{}
 	_, port, _ := net.SplitHostPort(tcp.Address())
 	env.Setenv("BROKER_PORT", port)
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cellmqtt/cellmqtt"
@@ -160,7 +161,8 @@ func subscribe(ctx context.Context, s *subFlags, stdout, stderr io.Writer) error
 	opts.SetCleanSession(!s.persisted).
 		SetAutoReconnect(true).
 		SetResumeSubs(true).
-		SetMaxReconnectInterval(time.Minute).
+		SetConnectRetryInterval(time.Second). // backs off exponentially from here
+		SetMaxReconnectInterval(30 * time.Second).
 		SetConnectionLostHandler(func(_ cellmqtt.Client, err error) {
 			fmt.Fprintf(stderr, "cellmqtt sub: connection lost: %s; reconnecting\n", describe(err))
 		}).
@@ -171,12 +173,11 @@ func subscribe(ctx context.Context, s *subFlags, stdout, stderr io.Writer) error
 	for _, t := range s.topics {
 		filters[t] = byte(s.qos)
 	}
-	connected := false
+	var connected atomic.Bool // handlers run on goroutines of their own
 	opts.SetOnConnectHandler(func(c cellmqtt.Client) {
-		if connected {
+		if connected.Swap(true) {
 			fmt.Fprintln(stderr, "cellmqtt sub: reconnected")
 		}
-		connected = true
 	})
 	c := cellmqtt.NewClient(opts)
 	if err := waitToken(ctx, c.Connect(), stderr, "connecting to "+opts.Servers[0]); err != nil {
