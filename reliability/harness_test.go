@@ -170,3 +170,36 @@ func (s *signal) awaitAfter(ctx context.Context, n int) bool {
 		}
 	}
 }
+
+// TestRecorderCounts checks the witness itself: a message never sent is
+// reported missing, a message sent twice counts one duplicate.
+func TestRecorderCounts(t *testing.T) {
+	b := startBroker(t)
+	rec := newRecorder(t, b, "chk/#")
+	for _, p := range []string{"one", "two", "two"} {
+		if err := b.Publish("chk/x", []byte(p), false, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	if miss := rec.await(ctx, []string{"one", "two"}); len(miss) != 0 {
+		t.Fatalf("missing %v", miss)
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for rec.times("two") < 2 {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatal("the second copy of \"two\" did not arrive")
+		}
+	}
+	got, dups := rec.tally([]string{"one", "two", "three"})
+	if got != 2 || dups != 1 {
+		t.Errorf("tally: %d received, %d duplicates; want 2 and 1", got, dups)
+	}
+	if miss := rec.missing([]string{"one", "three"}); len(miss) != 1 || miss[0] != "three" {
+		t.Errorf("missing %v, want [three]", miss)
+	}
+}
