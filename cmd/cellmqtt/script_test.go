@@ -42,7 +42,8 @@ func TestMain(m *testing.M) {
 // N; "waitsub TOPIC" waits for a subscription on the open broker; "waitport
 // PORT" waits until something listens on a loopback port; "simtcp",
 // "simfault" and "simwait" run an emulator inside the test on SIM_PORT and
-// inject faults into it while cellmqtt processes use it.
+// inject faults into it while cellmqtt processes use it; "mqttpub PORT
+// TOPIC MESSAGE" publishes with a plain MQTT client.
 //
 // Scripts under CELLMQTT_INTEROP=1 ([interop]) start a mosquitto with the
 // "mosquitto" command and talk to it with mosquitto_pub and mosquitto_sub.
@@ -69,6 +70,7 @@ func TestScripts(t *testing.T) {
 			"simtcp":    cmdSimTCP,
 			"simfault":  cmdSimFault,
 			"simwait":   cmdSimWait,
+			"mqttpub":   cmdMQTTPub,
 		},
 	})
 }
