@@ -17,26 +17,7 @@ import (
 func cmdConnect(s *Sim, c atCommand, r *reply) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.mqttGate(c, r) {
-		return nil
-	}
-	if c.Form == formRead {
-		for i := range s.st.clients {
-			cl := &s.st.clients[i]
-			if !cl.connected() {
-				r.line(fmt.Sprintf("+CMQTTCONNECT: %d", i))
-				continue
-			}
-			l := fmt.Sprintf(`+CMQTTCONNECT: %d,"%s",%d,%d`, i, cl.conn.server, cl.conn.keepAlive, b2i(cl.conn.cleanSession))
-			if cl.conn.hasUser {
-				l += fmt.Sprintf(`,"%s"`, cl.conn.user)
-				if cl.conn.hasPass {
-					l += fmt.Sprintf(`,"%s"`, cl.conn.pass)
-				}
-			}
-			r.line(l)
-		}
-		r.ok()
+	if !s.gatedRead(c, r, connectLine) {
 		return nil
 	}
 	if !countIn(c, 4, 6) {
@@ -176,6 +157,22 @@ func cmdConnect(s *Sim, c atCommand, r *reply) error {
 	return nil
 }
 
+// connectLine is the line of AT+CMQTTCONNECT? for client i: the index
+// alone when it is not connected.
+func connectLine(i int, cl *clientState) string {
+	if !cl.connected() {
+		return fmt.Sprintf("+CMQTTCONNECT: %d", i)
+	}
+	l := fmt.Sprintf(`+CMQTTCONNECT: %d,"%s",%d,%d`, i, cl.conn.server, cl.conn.keepAlive, b2i(cl.conn.cleanSession))
+	if cl.conn.hasUser {
+		l += fmt.Sprintf(`,"%s"`, cl.conn.user)
+		if cl.conn.hasPass {
+			l += fmt.Sprintf(`,"%s"`, cl.conn.pass)
+		}
+	}
+	return l
+}
+
 // reconnectGuard is the least time between a dropped connection and the
 // next dial of the same index. A real modem needs longer to open a socket;
 // an emulator reconnecting within microseconds would race the broker's
@@ -219,16 +216,10 @@ func serverHostPort(hp string) (string, error) {
 // disconnected, as the manual defines <disc_state>.
 func cmdDisc(s *Sim, c atCommand, r *reply) error {
 	s.mu.Lock()
-	if !s.mqttGate(c, r) {
+	if !s.gatedRead(c, r, func(i int, cl *clientState) string {
+		return fmt.Sprintf("+CMQTTDISC: %d,%d", i, b2i(!cl.connected()))
+	}) {
 		s.mu.Unlock()
-		return nil
-	}
-	if c.Form == formRead {
-		for i := range s.st.clients {
-			r.line(fmt.Sprintf("+CMQTTDISC: %d,%d", i, b2i(!s.st.clients[i].connected())))
-		}
-		s.mu.Unlock()
-		r.ok()
 		return nil
 	}
 	if !countIn(c, 1, 2) {

@@ -55,15 +55,27 @@ func optIntIn(c atCommand, i int, r simcom.Range, def int) (int, bool) {
 // countIn reports whether the command has between min and max parameters.
 func countIn(c atCommand, min, max int) bool { return len(c.Params) >= min && len(c.Params) <= max }
 
-// mqttGate applies the rule of the manuals: before AT+CMQTTSTART the read
-// and write forms of every MQTT command answer ERROR at once. The caller
-// holds s.mu.
-func (s *Sim) mqttGate(c atCommand, r *reply) bool {
+// gatedRead is the common start of the MQTT commands with a read and a
+// write form. It applies the rule of the manuals: before AT+CMQTTSTART the
+// read and write forms answer ERROR at once (other forms always do). It
+// answers the read form with one line per client index (from line; none
+// when line is nil) and OK, and reports whether the write form is left to
+// the caller. The caller holds s.mu.
+func (s *Sim) gatedRead(c atCommand, r *reply, line func(i int, cl *clientState) string) bool {
 	if !s.st.started || (c.Form != formRead && c.Form != formWrite) {
 		r.error()
 		return false
 	}
-	return true
+	if c.Form == formWrite {
+		return true
+	}
+	if line != nil {
+		for i := range s.st.clients {
+			r.line(line(i, &s.st.clients[i]))
+		}
+	}
+	r.ok()
+	return false
 }
 
 // cmdStart is AT+CMQTTSTART.
@@ -136,15 +148,9 @@ func cmdStop(s *Sim, c atCommand, r *reply) error {
 func cmdAccq(s *Sim, c atCommand, r *reply) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.mqttGate(c, r) {
-		return nil
-	}
-	if c.Form == formRead {
-		for i := range s.st.clients {
-			cl := &s.st.clients[i]
-			r.line(fmt.Sprintf(`+CMQTTACCQ: %d,"%s",%d`, i, cl.clientID, cl.serverType))
-		}
-		r.ok()
+	if !s.gatedRead(c, r, func(i int, cl *clientState) string {
+		return fmt.Sprintf(`+CMQTTACCQ: %d,"%s",%d`, i, cl.clientID, cl.serverType)
+	}) {
 		return nil
 	}
 	if !countIn(c, 2, 3) {
@@ -174,11 +180,7 @@ func cmdAccq(s *Sim, c atCommand, r *reply) error {
 func cmdRel(s *Sim, c atCommand, r *reply) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.mqttGate(c, r) {
-		return nil
-	}
-	if c.Form == formRead {
-		r.ok()
+	if !s.gatedRead(c, r, nil) {
 		return nil
 	}
 	if !countIn(c, 1, 1) {
@@ -207,18 +209,13 @@ func cmdRel(s *Sim, c atCommand, r *reply) error {
 func cmdMQTTSSLCfg(s *Sim, c atCommand, r *reply) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.mqttGate(c, r) {
-		return nil
-	}
-	if c.Form == formRead {
-		for i := range s.st.clients {
-			ctx := ""
-			if n := s.st.clients[i].sslCtx; n >= 0 {
-				ctx = strconv.Itoa(n)
-			}
-			r.line(fmt.Sprintf("+CMQTTSSLCFG: %d,%s", i, ctx))
+	if !s.gatedRead(c, r, func(i int, cl *clientState) string {
+		ctx := ""
+		if cl.sslCtx >= 0 {
+			ctx = strconv.Itoa(cl.sslCtx)
 		}
-		r.ok()
+		return fmt.Sprintf("+CMQTTSSLCFG: %d,%s", i, ctx)
+	}) {
 		return nil
 	}
 	if !countIn(c, 2, 2) {
@@ -240,19 +237,12 @@ func cmdMQTTSSLCfg(s *Sim, c atCommand, r *reply) error {
 func cmdCfg(s *Sim, c atCommand, r *reply) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.mqttGate(c, r) {
-		return nil
-	}
-	if c.Form == formRead {
-		for i := range s.st.clients {
-			cl := &s.st.clients[i]
-			if s.d.cfgOpTimeout {
-				r.line(fmt.Sprintf("+CMQTTCFG: %d,%d,%d", i, b2i(cl.checkUTF8), cl.opTimeout))
-			} else {
-				r.line(fmt.Sprintf("+CMQTTCFG: %d,%d", i, b2i(cl.checkUTF8)))
-			}
+	if !s.gatedRead(c, r, func(i int, cl *clientState) string {
+		if s.d.cfgOpTimeout {
+			return fmt.Sprintf("+CMQTTCFG: %d,%d,%d", i, b2i(cl.checkUTF8), cl.opTimeout)
 		}
-		r.ok()
+		return fmt.Sprintf("+CMQTTCFG: %d,%d", i, b2i(cl.checkUTF8))
+	}) {
 		return nil
 	}
 	if !countIn(c, 3, 3) || !c.Params[0].Quoted {
