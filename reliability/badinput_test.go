@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -271,16 +272,42 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// buildCLI builds the cellmqtt command into the test's temporary
-// directory.
+// The cellmqtt command, built once per test binary run (TestMain removes
+// it).
+var cliBuild struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+// buildCLI builds the cellmqtt command into a temporary directory the
+// first time a test asks for it.
 func buildCLI(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "cellmqtt")
-	out, err := exec.Command("go", "build", "-o", path, "github.com/cellmqtt/cellmqtt/cmd/cellmqtt").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	cliBuild.once.Do(func() {
+		dir, err := os.MkdirTemp("", "reliability-cli-")
+		if err != nil {
+			cliBuild.err = err
+			return
+		}
+		cliBuild.dir, cliBuild.path = dir, filepath.Join(dir, "cellmqtt")
+		out, err := exec.Command("go", "build", "-o", cliBuild.path, "github.com/cellmqtt/cellmqtt/cmd/cellmqtt").CombinedOutput()
+		if err != nil {
+			cliBuild.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if cliBuild.err != nil {
+		t.Fatal(cliBuild.err)
 	}
-	return path
+	return cliBuild.path
+}
+
+// removeCLI removes the built command, if any.
+func removeCLI() {
+	if cliBuild.dir != "" {
+		_ = os.RemoveAll(cliBuild.dir)
+	}
 }
 
 // runCLI runs "cellmqtt pub --model flagModel" with the case's arguments
