@@ -30,6 +30,7 @@ type exchange struct {
 	err      error // ERROR, or a non-zero MQTT result code
 }
 
+// newExchange starts tracking cmd.
 func newExchange(cmd string) *exchange {
 	return &exchange{cmd: cmd, async: asyncResult(cmd)}
 }
@@ -68,6 +69,7 @@ type atFlags struct {
 	timeout time.Duration
 }
 
+// newATFlags defines the flags and help of "cellmqtt at".
 func newATFlags() (*flagSet, *atFlags) {
 	fs := newFlagSet("at", "cellmqtt at [flags] [COMMAND [DATA] ...]", `
 Without arguments: an interactive AT console. Type a command and Enter; the
@@ -93,6 +95,7 @@ stderr), 2 for bad flags.`)
 	return fs, a
 }
 
+// runAT is "cellmqtt at".
 func runAT(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs, a := newATFlags()
 	cmds, err := fs.parse(args, stdout, stderr)

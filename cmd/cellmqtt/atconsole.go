@@ -139,12 +139,14 @@ type tracedPort struct {
 	log io.Writer
 }
 
+// trace writes one timestamped run of bytes.
 func (t *tracedPort) trace(arrow string, p []byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	fmt.Fprintf(t.log, "%s %s %q\n", time.Now().Format("15:04:05.000"), arrow, p)
 }
 
+// Read reads from the port and traces what came.
 func (t *tracedPort) Read(p []byte) (int, error) {
 	n, err := t.ReadWriteCloser.Read(p)
 	if n > 0 {
@@ -153,6 +155,7 @@ func (t *tracedPort) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Write traces p and writes it to the port.
 func (t *tracedPort) Write(p []byte) (int, error) {
 	t.trace(">", p)
 	return t.ReadWriteCloser.Write(p)

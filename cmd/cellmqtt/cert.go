@@ -19,6 +19,7 @@ func init() {
 	})
 }
 
+// runCert is "cellmqtt cert".
 func runCert(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("cert", "cellmqtt cert put FILE [NAME] | ls | rm NAME... [flags]", `
 Manages the certificate and key files on the modem that TLS connections use:

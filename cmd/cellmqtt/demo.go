@@ -29,6 +29,7 @@ type demoConfig struct {
 	trace bool
 }
 
+// runDemo is "cellmqtt demo".
 func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("demo", "cellmqtt demo [flags]", `
 Runs the whole stack in one process with no hardware and no network beyond

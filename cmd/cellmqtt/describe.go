@@ -78,7 +78,10 @@ type stepError struct {
 	err  error
 }
 
+// Error is the step, then the cause.
 func (e *stepError) Error() string { return e.step + ": " + e.err.Error() }
+
+// Unwrap returns the cause.
 func (e *stepError) Unwrap() error { return e.err }
 
 // during wraps err with the step the tool was doing, e.g. "connecting to

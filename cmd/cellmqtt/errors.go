@@ -18,7 +18,10 @@ func parseExit(err error) int {
 // usageErr marks an error as the user's input being wrong (exit 2).
 type usageErr struct{ err error }
 
+// Error is the wrapped message.
 func (e usageErr) Error() string { return e.err.Error() }
+
+// Unwrap returns the wrapped error.
 func (e usageErr) Unwrap() error { return e.err }
 
 // badInput wraps err so that fail exits with the usage code.

@@ -190,6 +190,7 @@ func (f *flagSet) printHelp(w io.Writer) {
 // duration.
 type secondsValue time.Duration
 
+// String prints whole seconds, or a Go duration.
 func (s *secondsValue) String() string {
 	if s == nil || *s == 0 {
 		return "0"
@@ -201,6 +202,7 @@ func (s *secondsValue) String() string {
 	return d.String()
 }
 
+// Set parses seconds ("60", "1.5") or a Go duration ("90s").
 func (s *secondsValue) Set(v string) error {
 	if n, err := strconv.ParseFloat(v, 64); err == nil {
 		if n < 0 {
@@ -223,8 +225,10 @@ func (s *secondsValue) Set(v string) error {
 // stringList is a repeatable string flag ("-t a -t b").
 type stringList []string
 
+// String joins the values with commas.
 func (l *stringList) String() string { return strings.Join(*l, ",") }
 
+// Set appends one value.
 func (l *stringList) Set(v string) error {
 	*l = append(*l, v)
 	return nil

@@ -20,6 +20,7 @@ func init() {
 	})
 }
 
+// runInfo is "cellmqtt info".
 func runInfo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("info", "cellmqtt info [flags]", `
 Asks the modem what a first look needs: model and firmware (ATI, AT+CGMM),

@@ -47,6 +47,7 @@ func register(c command) {
 	commands[c.name] = c
 }
 
+// main runs the command line and exits with its status.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
@@ -75,6 +76,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return c.run(ctx, args[1:], stdin, stdout, stderr)
 }
 
+// usage lists the commands.
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "cellmqtt drives the MQTT client of SIMCom A7600 and SIM7500/7600/7800 modems over AT.")
 	fmt.Fprintln(w, "\nUsage:\n\n  cellmqtt <command> [flags]\n\nCommands:")

@@ -46,6 +46,7 @@ func classify(ports []portInfo) []portRole {
 	return roles
 }
 
+// runPorts is "cellmqtt ports".
 func runPorts(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("ports", "cellmqtt ports [--all]", `
 Lists the serial ports of this machine with their USB VID:PID and interface

@@ -35,6 +35,7 @@ type pubFlags struct {
 	retain  bool
 }
 
+// newPubFlags defines the flags and help of "cellmqtt pub".
 func newPubFlags() (*flagSet, *pubFlags) {
 	fs := newFlagSet("pub", "cellmqtt pub -t TOPIC (-m MESSAGE | -f FILE | -s | -l | -n) [flags]", `
 Publishes one message (or one per line of stdin with -l) through the MQTT
@@ -123,6 +124,7 @@ func (p *pubFlags) payload(stdin io.Reader) ([]byte, error) {
 	return []byte(p.message), nil
 }
 
+// runPub is "cellmqtt pub".
 func runPub(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs, p := newPubFlags()
 	if _, err := fs.parse(args, stdout, stderr); err != nil {

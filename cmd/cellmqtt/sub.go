@@ -33,6 +33,7 @@ type subFlags struct {
 	persisted bool // -c: clean session off
 }
 
+// newSubFlags defines the flags and help of "cellmqtt sub".
 func newSubFlags() (*flagSet, *subFlags) {
 	fs := newFlagSet("sub", "cellmqtt sub -t FILTER [-t FILTER ...] [flags]", `
 Subscribes through the MQTT client of the modem and prints each message's
@@ -90,6 +91,7 @@ func (s *subFlags) check() error {
 	return nil
 }
 
+// runSub is "cellmqtt sub".
 func runSub(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs, s := newSubFlags()
 	if _, err := fs.parse(args, stdout, stderr); err != nil {
@@ -118,6 +120,7 @@ type printer struct {
 	done    chan struct{} // closed when limit messages were printed
 }
 
+// handle prints one message; it is the subscription's handler.
 func (p *printer) handle(_ cellmqtt.Client, m cellmqtt.Message) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -137,6 +140,7 @@ func (p *printer) handle(_ cellmqtt.Client, m cellmqtt.Message) {
 	}
 }
 
+// count is the number of messages printed.
 func (p *printer) count() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
