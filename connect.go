@@ -260,6 +260,12 @@ func (c *client) ensureSession(ctx context.Context) (*atmodem.Session, error) {
 		c.mu.Unlock()
 	}
 	if m.Model() == atmodem.AutoDetect {
+		// Input no model family accepts fails before the model query.
+		for _, b := range c.opts.Servers {
+			if err := atmodem.CheckConnectAnyModel(max(c.opts.ClientIndex, 0), c.connectOptions(b)); err != nil {
+				return nil, fmt.Errorf("cellmqtt: connect to %s: %w", b, err)
+			}
+		}
 		if _, err := m.DetectModel(ctx); err != nil {
 			return nil, fmt.Errorf("cellmqtt: detect the modem model: %w", err)
 		}

@@ -122,3 +122,43 @@ func TestIntegrationConnectLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestConnectAutoDetectBadInputWritesNothing: before the model is known,
+// input that no model family accepts fails Connect with not a single byte
+// written, not even the model query; input that one family accepts waits
+// for the model and fails after it with that family's limit.
+func TestConnectAutoDetectBadInputWritesNothing(t *testing.T) {
+	tests := []struct {
+		name       string
+		set        func(*ClientOptions)
+		writesNone bool
+	}{
+		{"client ID with quote", func(o *ClientOptions) { o.SetClientID(`a"` + "\r\nAT+CRESET\r\n") }, true},
+		{"password with LF", func(o *ClientOptions) { o.SetUsername("u").SetPassword("p\nAT+CMQTTSTOP") }, true},
+		{"user name 257 bytes", func(o *ClientOptions) { o.SetUsername(strings.Repeat("u", 257)) }, true},
+		{"client ID 129 bytes", func(o *ClientOptions) { o.SetClientID(strings.Repeat("c", 129)) }, true},
+		{"will 10241 bytes", func(o *ClientOptions) { o.SetBinaryWill("w", make([]byte, 10241), 1, false) }, true},
+		// 24 bytes suit the A7600 only: the emulated SIM7600 refuses them
+		// after the model query, before any MQTT command.
+		{"client ID 24 bytes", func(o *ClientOptions) { o.SetClientID(strings.Repeat("c", 24)) }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, modemsim.Config{Model: atmodem.SIM7600})
+			o := e.options("autodetect").SetModel(atmodem.AutoDetect)
+			tt.set(o)
+			c := NewClient(o)
+			if err := wait(t, c.Connect()); !errors.Is(err, atmodem.ErrInvalidParameter) {
+				t.Fatalf("Connect: %v, want ErrInvalidParameter", err)
+			}
+			c.Disconnect(0)
+			w := written(e.sim)
+			if tt.writesNone && len(w) != 0 {
+				t.Fatalf("bytes written despite input no model accepts: %q", w)
+			}
+			if bytes.Contains(w, []byte("AT+CMQTT")) {
+				t.Fatalf("MQTT commands written despite the bad parameter: %q", w)
+			}
+		})
+	}
+}

@@ -43,7 +43,32 @@ const defaultKeepAlive = 60 * time.Second
 // without writing anything. With AutoDetect the stricter limit of both
 // families applies (Connect detects the model first).
 func (s *Session) CheckConnect(opts ConnectOptions) error {
-	model := s.m.Model()
+	return checkConnect(s.m.Model(), s.index, opts)
+}
+
+// CheckConnectAnyModel validates opts before the modem's model is known. It
+// fails only when no model family would accept them (a forbidden byte in a
+// quoted parameter, or a value outside the range of both families), so that
+// input which cannot work is refused before anything, not even the model
+// query, reaches the modem. The error then joins each family's *ParamError.
+// index is the client index the options are for (it picks the default SSL
+// context).
+func CheckConnectAnyModel(index int, opts ConnectOptions) error {
+	errA := checkConnect(A7600, index, opts)
+	if errA == nil {
+		return nil
+	}
+	errS := checkConnect(SIM7600, index, opts)
+	if errS == nil {
+		return nil
+	}
+	if errA.Error() == errS.Error() {
+		return errA
+	}
+	return errors.Join(errA, errS)
+}
+
+func checkConnect(model Model, index int, opts ConnectOptions) error {
 	b, err := ParseBroker(opts.Broker)
 	if err != nil {
 		return paramErr(model, "server_addr", "%v", err)
@@ -85,7 +110,7 @@ func (s *Session) CheckConnect(opts ConnectOptions) error {
 		}
 	}
 	if b.Type == ServerTLS {
-		return checkTLS(model, tlsOf(opts, s.index))
+		return checkTLS(model, tlsOf(opts, index))
 	}
 	return nil
 }
