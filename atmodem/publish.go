@@ -108,27 +108,10 @@ func (s *Session) SubscribeMultiple(ctx context.Context, subs []Subscription) er
 	}
 	s.op.Lock()
 	defer s.op.Unlock()
-	if len(subs) > 1 && !s.flag(func(st *modemState) *bool { return &st.noSubTopic }) {
-		err := s.m.SetSubscribeTopic(ctx, s.index, subs[0].Topic, subs[0].QoS)
-		switch {
-		case err == nil:
-			for _, sub := range subs[1:] {
-				if err := s.m.SetSubscribeTopic(ctx, s.index, sub.Topic, sub.QoS); err != nil {
-					return s.wrap("subscribe topic", err)
-				}
-			}
-			return s.wrap("subscribe", s.m.SubscribeTopics(ctx, s.index, false))
-		case !unsupported(err):
-			return s.wrap("subscribe topic", err)
-		}
-		s.setFlag(func(st *modemState) *bool { return &st.noSubTopic })
-	}
-	for _, sub := range subs {
-		if err := s.m.SubscribeTopic(ctx, s.index, sub.Topic, sub.QoS, false); err != nil {
-			return s.wrap("subscribe", err)
-		}
-	}
-	return nil
+	return s.batchOrEach("subscribe", len(subs), func(st *modemState) *bool { return &st.noSubTopic },
+		func(i int) error { return s.m.SetSubscribeTopic(ctx, s.index, subs[i].Topic, subs[i].QoS) },
+		func() error { return s.m.SubscribeTopics(ctx, s.index, false) },
+		func(i int) error { return s.m.SubscribeTopic(ctx, s.index, subs[i].Topic, subs[i].QoS, false) })
 }
 
 // Unsubscribe unsubscribes one or more filters: one with the single-topic
@@ -147,24 +130,36 @@ func (s *Session) Unsubscribe(ctx context.Context, topics ...string) error {
 	}
 	s.op.Lock()
 	defer s.op.Unlock()
-	if len(topics) > 1 && !s.flag(func(st *modemState) *bool { return &st.noUnsubTopic }) {
-		err := s.m.SetUnsubscribeTopic(ctx, s.index, topics[0])
+	return s.batchOrEach("unsubscribe", len(topics), func(st *modemState) *bool { return &st.noUnsubTopic },
+		func(i int) error { return s.m.SetUnsubscribeTopic(ctx, s.index, topics[i]) },
+		func() error { return s.m.UnsubscribeTopics(ctx, s.index, false) },
+		func(i int) error { return s.m.UnsubscribeTopic(ctx, s.index, topics[i], false) })
+}
+
+// batchOrEach runs a SUB or UNSUB (what) of n filters. Several filters go
+// in one request, stage(i) (SUBTOPIC / UNSUBTOPIC) for each then commit,
+// unless the firmware is known to refuse staging (refused): when the first
+// stage answers as unsupported, that is remembered for the modem and, as
+// for one filter, single(i) runs for each filter.
+func (s *Session) batchOrEach(what string, n int, refused func(*modemState) *bool, stage func(i int) error, commit func() error, single func(i int) error) error {
+	if n > 1 && !s.flag(refused) {
+		err := stage(0)
 		switch {
 		case err == nil:
-			for _, t := range topics[1:] {
-				if err := s.m.SetUnsubscribeTopic(ctx, s.index, t); err != nil {
-					return s.wrap("unsubscribe topic", err)
+			for i := 1; i < n; i++ {
+				if err := stage(i); err != nil {
+					return s.wrap(what+" topic", err)
 				}
 			}
-			return s.wrap("unsubscribe", s.m.UnsubscribeTopics(ctx, s.index, false))
+			return s.wrap(what, commit())
 		case !unsupported(err):
-			return s.wrap("unsubscribe topic", err)
+			return s.wrap(what+" topic", err)
 		}
-		s.setFlag(func(st *modemState) *bool { return &st.noUnsubTopic })
+		s.setFlag(refused)
 	}
-	for _, t := range topics {
-		if err := s.m.UnsubscribeTopic(ctx, s.index, t, false); err != nil {
-			return s.wrap("unsubscribe", err)
+	for i := 0; i < n; i++ {
+		if err := single(i); err != nil {
+			return s.wrap(what, err)
 		}
 	}
 	return nil
