@@ -81,11 +81,8 @@ type sslContextSetup struct {
 func (t *sessionTable) claim(s *Session) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.closed != nil {
-		return t.closed
-	}
-	if t.sessions == nil {
-		t.sessions = make(map[int]*Session, 2)
+	if err := t.open(); err != nil {
+		return err
 	}
 	if _, used := t.sessions[s.index]; used {
 		return ErrIndexInUse
@@ -94,15 +91,24 @@ func (t *sessionTable) claim(s *Session) error {
 	return nil
 }
 
-// claimFree registers s under the lowest free index of r.
-func (t *sessionTable) claimFree(s *Session, r Range) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+// open fails with the transport's error once the modem is closed, and
+// makes the map of sessions on the first claim. The caller holds t.mu.
+func (t *sessionTable) open() error {
 	if t.closed != nil {
 		return t.closed
 	}
 	if t.sessions == nil {
 		t.sessions = make(map[int]*Session, 2)
+	}
+	return nil
+}
+
+// claimFree registers s under the lowest free index of r.
+func (t *sessionTable) claimFree(s *Session, r Range) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.open(); err != nil {
+		return err
 	}
 	for i := r.Min; i <= r.Max; i++ {
 		if _, used := t.sessions[i]; !used {
