@@ -49,6 +49,16 @@ func seq(parts ...any) []step {
 // cmd is one command line and its answer.
 func cmd(line, answer string) step { return step{expect: line + "\r", reply: answer} }
 
+// acquire is what Session.Connect sends to take index 0 for client id:
+// ACCQ, then the modem's UTF-8 check off.
+func acquire(id string) []step {
+	return seq(cmd(`AT+CMQTTACCQ=0,"`+id+`"`, ok), cmd(`AT+CMQTTCFG="checkUTF8",0,0`, ok))
+}
+
+// fresh is the start of Session.Connect on a fresh modem: START, then
+// acquire(id).
+func fresh(id string) []step { return seq(cmd("AT+CMQTTSTART", startOKFirst), acquire(id)) }
+
 // nextEvent returns the next event of s, failing after 5 s.
 func nextEvent(t *testing.T, s *Session) Event {
 	t.Helper()
@@ -77,9 +87,7 @@ func newSession(t *testing.T, m *Modem, i int) *Session {
 func TestSessionPlainWithWillAndCredentials(t *testing.T) {
 	forEachDelivery(t, func(t *testing.T, mode delivery) {
 		m, sm := startModem(t, mode, seq(
-			cmd("AT+CMQTTSTART", startOKFirst),
-			cmd(`AT+CMQTTACCQ=0,"dev1"`, ok),
-			cmd(`AT+CMQTTCFG="checkUTF8",0,0`, ok),
+			fresh("dev1"),
 			data("AT+CMQTTWILLTOPIC=0,6", "status", ok),
 			data("AT+CMQTTWILLMSG=0,7,1", "offline", ok),
 			cmd(`AT+CMQTTCONNECT=0,"tcp://broker.example:1883",30,1,"user","secret"`, final("+CMQTTCONNECT", 0, 0)),
@@ -212,15 +220,13 @@ func TestSessionRecovery(t *testing.T) {
 			cmd("AT+CMQTTDISC=0,0", final("+CMQTTDISC", 0, 0)),
 			// the old will is unknown and none is wanted: a new client clears it
 			cmd("AT+CMQTTREL=0", ok),
-			cmd(`AT+CMQTTACCQ=0,"dev1"`, ok),
-			cmd(`AT+CMQTTCFG="checkUTF8",0,0`, ok),
+			acquire("dev1"),
 			connect,
 		), nil},
 		{"A7600 bare ERROR, service running", A7600, seq(
 			cmd("AT+CMQTTSTART", "\r\nERROR\r\n"),
 			cmd("AT+CMQTTACCQ?", bothFree),
-			cmd(`AT+CMQTTACCQ=0,"dev1"`, ok),
-			cmd(`AT+CMQTTCFG="checkUTF8",0,0`, ok),
+			acquire("dev1"),
 			connect,
 		), nil},
 		{"index held by another client ID", A7600, seq(
@@ -229,14 +235,11 @@ func TestSessionRecovery(t *testing.T) {
 			cmd("AT+CMQTTACCQ?", "\r\n+CMQTTACCQ: 0,\"old\",1\r\n+CMQTTACCQ: 1,\"\",0\r\n"+ok),
 			cmd("AT+CMQTTDISC?", bothDisc),
 			cmd("AT+CMQTTREL=0", ok),
-			cmd(`AT+CMQTTACCQ=0,"dev1"`, ok),
-			cmd(`AT+CMQTTCFG="checkUTF8",0,0`, ok),
+			acquire("dev1"),
 			connect,
 		), nil},
 		{"already connected at CONNECT", A7600, seq(
-			cmd("AT+CMQTTSTART", startOKFirst),
-			cmd(`AT+CMQTTACCQ=0,"dev1"`, ok),
-			cmd(`AT+CMQTTCFG="checkUTF8",0,0`, ok),
+			fresh("dev1"),
 			cmd(`AT+CMQTTCONNECT=0,"tcp://broker.example:1883",60,0`, "\r\n+CMQTTCONNECT: 0,19\r\n\r\nERROR\r\n"),
 			cmd("AT+CMQTTDISC?", "\r\n+CMQTTDISC: 0,0\r\n+CMQTTDISC: 1,1\r\n"+ok),
 			cmd("AT+CMQTTDISC=0,0", final("+CMQTTDISC", 0, 0)),
@@ -247,9 +250,7 @@ func TestSessionRecovery(t *testing.T) {
 			cmd("AT+CMQTTACCQ?", "\r\nERROR\r\n"),
 		), ErrCommandFailed},
 		{"broker refuses", A7600, seq(
-			cmd("AT+CMQTTSTART", startOKFirst),
-			cmd(`AT+CMQTTACCQ=0,"dev1"`, ok),
-			cmd(`AT+CMQTTCFG="checkUTF8",0,0`, ok),
+			fresh("dev1"),
 			cmd(`AT+CMQTTCONNECT=0,"tcp://broker.example:1883",60,0`, final("+CMQTTCONNECT", 0, 30)),
 		), &ResultError{Code: 30}},
 	}
@@ -324,9 +325,7 @@ func TestSessionEventsInOrder(t *testing.T) {
 
 func TestSessionResetRebuildsEverything(t *testing.T) {
 	full := seq(
-		cmd("AT+CMQTTSTART", startOKFirst),
-		cmd(`AT+CMQTTACCQ=0,"dev1"`, ok),
-		cmd(`AT+CMQTTCFG="checkUTF8",0,0`, ok),
+		fresh("dev1"),
 		cmd(`AT+CMQTTCONNECT=0,"tcp://b.example:1883",60,0`, final("+CMQTTCONNECT", 0, 0)),
 	)
 	m, _ := startModem(t, deliverWhole, seq(full, step{reply: "\r\n\x00*ATREADY: 1\r\n"}, full), WithModel(A7600))
@@ -345,17 +344,14 @@ func TestSessionResetRebuildsEverything(t *testing.T) {
 
 func TestSessionWillChanges(t *testing.T) {
 	m, _ := startModem(t, deliverWhole, seq(
-		cmd("AT+CMQTTSTART", startOKFirst),
-		cmd(`AT+CMQTTACCQ=0,"d"`, ok),
-		cmd(`AT+CMQTTCFG="checkUTF8",0,0`, ok),
+		fresh("d"),
 		data("AT+CMQTTWILLTOPIC=0,1", "w", ok),
 		data("AT+CMQTTWILLMSG=0,1,0", "x", ok),
 		cmd(`AT+CMQTTCONNECT=0,"tcp://b.example:1883",60,0`, final("+CMQTTCONNECT", 0, 0)),
 		// other options: disconnect; no will wanted: a new client clears it
 		cmd("AT+CMQTTDISC=0,0", final("+CMQTTDISC", 0, 0)),
 		cmd("AT+CMQTTREL=0", ok),
-		cmd(`AT+CMQTTACCQ=0,"d"`, ok),
-		cmd(`AT+CMQTTCFG="checkUTF8",0,0`, ok),
+		acquire("d"),
 		cmd(`AT+CMQTTCONNECT=0,"tcp://b.example:1883",60,0`, final("+CMQTTCONNECT", 0, 0)),
 	), WithModel(A7600))
 	s := newSession(t, m, 0)
@@ -554,9 +550,7 @@ func TestSessionAfterModemClosed(t *testing.T) {
 // Modem saw; Connect learns it from the answers and builds it again.
 func TestSessionRebuildsLostState(t *testing.T) {
 	first := seq(
-		cmd("AT+CMQTTSTART", startOKFirst),
-		cmd(`AT+CMQTTACCQ=0,"d"`, ok),
-		cmd(`AT+CMQTTCFG="checkUTF8",0,0`, ok),
+		fresh("d"),
 		cmd(`AT+CMQTTCONNECT=0,"tcp://b.example:1883",60,0`, final("+CMQTTCONNECT", 0, 0)),
 		step{reply: "\r\n+CMQTTCONNLOST: 0,1\r\n"},
 	)
@@ -566,17 +560,14 @@ func TestSessionRebuildsLostState(t *testing.T) {
 	}{
 		{"client no longer acquired", seq(first,
 			cmd(`AT+CMQTTCONNECT=0,"tcp://b.example:1883",60,0`, "\r\n+CMQTTCONNECT: 0,20\r\n\r\nERROR\r\n"),
-			cmd(`AT+CMQTTACCQ=0,"d"`, ok),
-			cmd(`AT+CMQTTCFG="checkUTF8",0,0`, ok),
+			acquire("d"),
 			cmd(`AT+CMQTTCONNECT=0,"tcp://b.example:1883",60,0`, final("+CMQTTCONNECT", 0, 0)),
 		)},
 		{"service stopped", seq(first,
 			cmd(`AT+CMQTTCONNECT=0,"tcp://b.example:1883",60,0`, "\r\nERROR\r\n"),
 			cmd("AT+CMQTTDISC?", "\r\nERROR\r\n"),
 			cmd("AT+CMQTTACCQ?", "\r\nERROR\r\n"),
-			cmd("AT+CMQTTSTART", startOKFirst),
-			cmd(`AT+CMQTTACCQ=0,"d"`, ok),
-			cmd(`AT+CMQTTCFG="checkUTF8",0,0`, ok),
+			fresh("d"),
 			cmd(`AT+CMQTTCONNECT=0,"tcp://b.example:1883",60,0`, final("+CMQTTCONNECT", 0, 0)),
 		)},
 	}
@@ -615,9 +606,7 @@ func TestSessionDisconnectServiceDown(t *testing.T) {
 
 func TestSessionPasswordRedactedInErrors(t *testing.T) {
 	m, _ := startModem(t, deliverWhole, seq(
-		cmd("AT+CMQTTSTART", startOKFirst),
-		cmd(`AT+CMQTTACCQ=0,"d"`, ok),
-		cmd(`AT+CMQTTCFG="checkUTF8",0,0`, ok),
+		fresh("d"),
 		cmd(`AT+CMQTTCONNECT=0,"tcp://b.example:1883",60,0,"user","s3cr3t-pw"`, final("+CMQTTCONNECT", 0, 30)),
 	), WithModel(A7600))
 	s := newSession(t, m, 0)
