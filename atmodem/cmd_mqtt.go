@@ -64,10 +64,7 @@ type AcquiredClient struct {
 func (m *Modem) Acquired(ctx context.Context) ([]AcquiredClient, error) {
 	return queryLines(ctx, m, "AT+CMQTTACCQ?", "+CMQTTACCQ", func(f []string) (AcquiredClient, bool) {
 		idx, ok := intField(f, 0)
-		c := AcquiredClient{Index: idx}
-		if len(f) > 1 {
-			c.ClientID = f[1]
-		}
+		c := AcquiredClient{Index: idx, ClientID: strField(f, 1)}
 		if t, ok := intField(f, 2); ok {
 			c.ServerType = ServerType(t)
 		}
@@ -220,21 +217,12 @@ type ConnectionInfo struct {
 func (m *Modem) ConnectState(ctx context.Context) ([]ConnectionInfo, error) {
 	return queryLines(ctx, m, "AT+CMQTTCONNECT?", "+CMQTTCONNECT", func(f []string) (ConnectionInfo, bool) {
 		idx, ok := intField(f, 0)
-		c := ConnectionInfo{Index: idx}
-		if len(f) > 1 {
-			c.Server = f[1]
-		}
+		c := ConnectionInfo{Index: idx, Server: strField(f, 1), Username: strField(f, 4), Password: strField(f, 5)}
 		if n, ok := intField(f, 2); ok {
 			c.KeepAlive = time.Duration(n) * time.Second
 		}
 		if n, ok := intField(f, 3); ok {
 			c.CleanSession = n == 1
-		}
-		if len(f) > 4 {
-			c.Username = f[4]
-		}
-		if len(f) > 5 {
-			c.Password = f[5]
 		}
 		return c, ok
 	})

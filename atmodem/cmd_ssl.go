@@ -176,15 +176,9 @@ func parseSSLContext(cmd, l string) (SSLContextConfig, error) {
 		AuthMode:        AuthMode(n[2]),
 		IgnoreLocalTime: n[3] == 1,
 		NegotiateTime:   time.Duration(n[4]) * time.Second,
-	}
-	if len(f) > 5 {
-		c.CACert = f[5]
-	}
-	if len(f) > 6 {
-		c.ClientCert = f[6]
-	}
-	if len(f) > 7 {
-		c.ClientKey = f[7]
+		CACert:          strField(f, 5),
+		ClientCert:      strField(f, 6),
+		ClientKey:       strField(f, 7),
 	}
 	return c, nil
 }

@@ -107,6 +107,14 @@ func intField(fields []string, i int) (int, bool) {
 	return n, err == nil
 }
 
+// strField returns fields[i], or "" when missing.
+func strField(fields []string, i int) string {
+	if i >= len(fields) {
+		return ""
+	}
+	return fields[i]
+}
+
 // errUnexpected reports an answer this package cannot read.
 type errUnexpected struct {
 	cmd, line string
