@@ -120,14 +120,7 @@ func (m *Modem) SSLContexts(ctx context.Context) ([]ClientSSLContext, error) {
 // SetWillTopic sends AT+CMQTTWILLTOPIC=<index>,<len> and the topic after
 // the prompt: the will topic (1-1024 bytes of UTF-8) of the next CONNECT.
 func (m *Modem) SetWillTopic(ctx context.Context, index int, topic string) error {
-	model := m.Model()
-	if err := checkIndex(model, index); err != nil {
-		return err
-	}
-	if err := checkPubTopic(model, "will topic", topic); err != nil {
-		return err
-	}
-	return m.dataCommand(ctx, "AT+CMQTTWILLTOPIC", index, []byte(topic))
+	return m.topicCommand(ctx, "AT+CMQTTWILLTOPIC", "will topic", index, topic)
 }
 
 // SetWillMessage sends AT+CMQTTWILLMSG=<index>,<len>,<qos> and the message
@@ -273,14 +266,7 @@ func (m *Modem) ConnectionStates(ctx context.Context) (map[int]bool, error) {
 // SetTopic sends AT+CMQTTTOPIC=<index>,<len> and the topic after the prompt:
 // the topic (1-1024 bytes of UTF-8, no wildcard) of the next PublishMessage.
 func (m *Modem) SetTopic(ctx context.Context, index int, topic string) error {
-	model := m.Model()
-	if err := checkIndex(model, index); err != nil {
-		return err
-	}
-	if err := checkPubTopic(model, "topic", topic); err != nil {
-		return err
-	}
-	return m.dataCommand(ctx, "AT+CMQTTTOPIC", index, []byte(topic))
+	return m.topicCommand(ctx, "AT+CMQTTTOPIC", "topic", index, topic)
 }
 
 // SetPayload sends AT+CMQTTPAYLOAD=<index>,<len> and the payload (1-10240
@@ -331,14 +317,7 @@ func (m *Modem) PublishMessage(ctx context.Context, index int, qos byte, pubTime
 // firmware answers ERROR; Session.SubscribeMultiple falls back to
 // SubscribeTopic then.
 func (m *Modem) SetSubscribeTopic(ctx context.Context, index int, filter string, qos byte) error {
-	model := m.Model()
-	if err := checkIndex(model, index); err != nil {
-		return err
-	}
-	if err := checkFilter(model, "topic", filter); err != nil {
-		return err
-	}
-	if err := checkQoS(model, "qos", qos); err != nil {
+	if err := checkSubscription(m.Model(), index, filter, qos); err != nil {
 		return err
 	}
 	_, err := m.exec(ctx, request{line: atLine("AT+CMQTTSUBTOPIC", index, len(filter), int(qos)), data: []byte(filter), index: index})
@@ -355,39 +334,26 @@ func (m *Modem) SubscribeTopics(ctx context.Context, index int, dup bool) error 
 	if dup {
 		line = atLine("AT+CMQTTSUB", index, 1)
 	}
-	_, err := m.exec(ctx, request{line: line, final: "+CMQTTSUB", index: index, timeout: brokerTimeout})
-	return err
+	return m.brokerCommand(ctx, line, "+CMQTTSUB", index, nil)
 }
 
 // SubscribeTopic sends the single-topic form AT+CMQTTSUB=<index>,<len>,<qos>
 // [,1] with the filter after the prompt, and waits for +CMQTTSUB.
 func (m *Modem) SubscribeTopic(ctx context.Context, index int, filter string, qos byte, dup bool) error {
-	model := m.Model()
-	if err := checkIndex(model, index); err != nil {
-		return err
-	}
-	if err := checkFilter(model, "topic", filter); err != nil {
-		return err
-	}
-	if err := checkQoS(model, "qos", qos); err != nil {
+	if err := checkSubscription(m.Model(), index, filter, qos); err != nil {
 		return err
 	}
 	line := atLine("AT+CMQTTSUB", index, len(filter), int(qos))
 	if dup {
 		line = atLine("AT+CMQTTSUB", index, len(filter), int(qos), 1)
 	}
-	_, err := m.exec(ctx, request{line: line, data: []byte(filter), final: "+CMQTTSUB", index: index, timeout: brokerTimeout})
-	return err
+	return m.brokerCommand(ctx, line, "+CMQTTSUB", index, []byte(filter))
 }
 
 // SetUnsubscribeTopic sends AT+CMQTTUNSUBTOPIC=<index>,<len> and the filter
 // after the prompt: one filter of the next UnsubscribeTopics.
 func (m *Modem) SetUnsubscribeTopic(ctx context.Context, index int, filter string) error {
-	model := m.Model()
-	if err := checkIndex(model, index); err != nil {
-		return err
-	}
-	if err := checkFilter(model, "topic", filter); err != nil {
+	if err := checkIndexFilter(m.Model(), index, filter); err != nil {
 		return err
 	}
 	return m.dataCommand(ctx, "AT+CMQTTUNSUBTOPIC", index, []byte(filter))
@@ -399,23 +365,16 @@ func (m *Modem) UnsubscribeTopics(ctx context.Context, index int, dup bool) erro
 	if err := checkIndex(m.Model(), index); err != nil {
 		return err
 	}
-	_, err := m.exec(ctx, request{line: atLine("AT+CMQTTUNSUB", index, boolInt(dup)), final: "+CMQTTUNSUB", index: index, timeout: brokerTimeout})
-	return err
+	return m.brokerCommand(ctx, atLine("AT+CMQTTUNSUB", index, boolInt(dup)), "+CMQTTUNSUB", index, nil)
 }
 
 // UnsubscribeTopic sends the single-topic form AT+CMQTTUNSUB=<index>,<len>,
 // <dup> with the filter after the prompt, and waits for +CMQTTUNSUB.
 func (m *Modem) UnsubscribeTopic(ctx context.Context, index int, filter string, dup bool) error {
-	model := m.Model()
-	if err := checkIndex(model, index); err != nil {
+	if err := checkIndexFilter(m.Model(), index, filter); err != nil {
 		return err
 	}
-	if err := checkFilter(model, "topic", filter); err != nil {
-		return err
-	}
-	line := atLine("AT+CMQTTUNSUB", index, len(filter), boolInt(dup))
-	_, err := m.exec(ctx, request{line: line, data: []byte(filter), final: "+CMQTTUNSUB", index: index, timeout: brokerTimeout})
-	return err
+	return m.brokerCommand(ctx, atLine("AT+CMQTTUNSUB", index, len(filter), boolInt(dup)), "+CMQTTUNSUB", index, []byte(filter))
 }
 
 // SetCheckUTF8 sends AT+CMQTTCFG="checkUTF8",<index>,<0|1>: whether the
@@ -478,6 +437,27 @@ func (m *Modem) MQTTConfig(ctx context.Context) ([]MQTTClientConfig, error) {
 // *ResultError.
 func (m *Modem) dataCommand(ctx context.Context, cmd string, index int, data []byte) error {
 	_, err := m.exec(ctx, request{line: atLine(cmd, index, len(data)), data: data, index: index})
+	return err
+}
+
+// topicCommand checks index and the publish topic (named param in errors)
+// and sends it with dataCommand: TOPIC and WILLTOPIC.
+func (m *Modem) topicCommand(ctx context.Context, cmd, param string, index int, topic string) error {
+	model := m.Model()
+	if err := checkIndex(model, index); err != nil {
+		return err
+	}
+	if err := checkPubTopic(model, param, topic); err != nil {
+		return err
+	}
+	return m.dataCommand(ctx, cmd, index, []byte(topic))
+}
+
+// brokerCommand sends line (and data after the prompt, when not nil) and
+// waits up to brokerTimeout for its "<final>: <index>,<err>" result: the
+// SUB and UNSUB forms.
+func (m *Modem) brokerCommand(ctx context.Context, line, final string, index int, data []byte) error {
+	_, err := m.exec(ctx, request{line: line, data: data, final: final, index: index, timeout: brokerTimeout})
 	return err
 }
 

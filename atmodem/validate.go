@@ -248,3 +248,21 @@ func checkServerType(model Model, t ServerType) error {
 	}
 	return paramErr(model, "server_type", "%d out of range 0-1", int(t))
 }
+
+// checkIndexFilter checks a client index and a topic filter: the
+// parameters of UNSUBTOPIC and UNSUB.
+func checkIndexFilter(model Model, index int, filter string) error {
+	if err := checkIndex(model, index); err != nil {
+		return err
+	}
+	return checkFilter(model, "topic", filter)
+}
+
+// checkSubscription checks a client index, a topic filter and its QoS:
+// the parameters of SUBTOPIC and SUB.
+func checkSubscription(model Model, index int, filter string, qos byte) error {
+	if err := checkIndexFilter(model, index, filter); err != nil {
+		return err
+	}
+	return checkQoS(model, "qos", qos)
+}
