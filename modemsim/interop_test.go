@@ -54,6 +54,17 @@ func atConnect(t *testing.T, a *atTalk, idx int, clientID string, serverType int
 	return res
 }
 
+// atConnectWithWill acquires index 0 for clientID, sets the will (topic,
+// message, qos) and connects to addr; it expects +CMQTTCONNECT: 0,0.
+func atConnectWithWill(t *testing.T, a *atTalk, clientID, addr, topic, msg string, qos int) {
+	t.Helper()
+	a.cmdOK(fmt.Sprintf(`AT+CMQTTACCQ=0,"%s",0`, clientID))
+	a.cmdDataOK(fmt.Sprintf("AT+CMQTTWILLTOPIC=0,%d", len(topic)), []byte(topic))
+	a.cmdDataOK(fmt.Sprintf("AT+CMQTTWILLMSG=0,%d,%d", len(msg), qos), []byte(msg))
+	_, res := a.cmdResult(fmt.Sprintf(`AT+CMQTTCONNECT=0,"tcp://%s",60,1`, addr), nil, "+CMQTTCONNECT:")
+	expectResult(t, "CONNECT", res, "+CMQTTCONNECT: 0,0")
+}
+
 // atPublish publishes through index idx with AT+CMQTTTOPIC, AT+CMQTTPAYLOAD
 // and AT+CMQTTPUB and expects +CMQTTPUB: idx,0.
 func atPublish(t *testing.T, a *atTalk, idx int, topic string, payload []byte, qos int) {
@@ -136,11 +147,7 @@ func TestInteropWillOnDroppedConnection(t *testing.T) {
 			willTopic := fmt.Sprintf("will/%d", cause)
 			sub := m.startMosquittoSub(t, willTopic, 1)
 			atStart(t, a)
-			a.cmdOK(`AT+CMQTTACCQ=0,"willdev",0`)
-			a.cmdDataOK(fmt.Sprintf("AT+CMQTTWILLTOPIC=0,%d", len(willTopic)), []byte(willTopic))
-			a.cmdDataOK("AT+CMQTTWILLMSG=0,7,1", []byte("offline"))
-			_, res := a.cmdResult(fmt.Sprintf(`AT+CMQTTCONNECT=0,"tcp://%s",60,1`, m.Addr), nil, "+CMQTTCONNECT:")
-			expectResult(t, "CONNECT", res, "+CMQTTCONNECT: 0,0")
+			atConnectWithWill(t, a, "willdev", m.Addr, willTopic, "offline", 1)
 			if err := sim.DropConnection(0, cause); err != nil {
 				t.Fatal(err)
 			}
@@ -258,11 +265,7 @@ func TestInteropWillOnReboot(t *testing.T) {
 			willTopic := "will/reboot/" + model.String()
 			sub := m.startMosquittoSub(t, willTopic, 1)
 			atStart(t, a)
-			a.cmdOK(`AT+CMQTTACCQ=0,"rebooter",0`)
-			a.cmdDataOK(fmt.Sprintf("AT+CMQTTWILLTOPIC=0,%d", len(willTopic)), []byte(willTopic))
-			a.cmdDataOK("AT+CMQTTWILLMSG=0,4,0", []byte("dead"))
-			_, res := a.cmdResult(fmt.Sprintf(`AT+CMQTTCONNECT=0,"tcp://%s",60,1`, m.Addr), nil, "+CMQTTCONNECT:")
-			expectResult(t, "CONNECT", res, "+CMQTTCONNECT: 0,0")
+			atConnectWithWill(t, a, "rebooter", m.Addr, willTopic, "dead", 0)
 			sim.Reboot()
 			if got := sub.next(t); got.topic != willTopic || got.payload != "dead" {
 				t.Errorf("mosquitto_sub got %q %q, want the will", got.topic, got.payload)
