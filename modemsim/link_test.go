@@ -17,13 +17,7 @@ func BenchmarkBaudModel(b *testing.B) {
 		nominal := float64(baud) / bitsPerByte
 		block := baud / bitsPerByte / 50
 		b.Run("to-host/"+strconv.Itoa(baud), func(b *testing.B) {
-			s, err := New(Config{Baud: baud, Echo: EchoOff})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
-			c := s.Conn()
-			defer c.Close()
+			s, c := startBaudSim(b, baud)
 			data := bytes.Repeat([]byte{'x'}, block)
 			buf := make([]byte, block*b.N)
 			b.SetBytes(int64(block))
@@ -40,13 +34,7 @@ func BenchmarkBaudModel(b *testing.B) {
 			b.ReportMetric(100*rate/nominal, "%nominal")
 		})
 		b.Run("to-modem/"+strconv.Itoa(baud), func(b *testing.B) {
-			s, err := New(Config{Baud: baud, Echo: EchoOff})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
-			c := s.Conn()
-			defer c.Close()
+			_, c := startBaudSim(b, baud)
 			// Lines without "AT" are ignored by the firmware: pure line load.
 			line := append(bytes.Repeat([]byte{'x'}, block-1), '\r')
 			b.SetBytes(int64(block))
@@ -62,6 +50,22 @@ func BenchmarkBaudModel(b *testing.B) {
 			b.ReportMetric(100*rate/nominal, "%nominal")
 		})
 	}
+}
+
+// startBaudSim starts an emulator with a line of baud and a host
+// connection, both closed with the benchmark.
+func startBaudSim(b *testing.B, baud int) (*Sim, io.ReadWriteCloser) {
+	b.Helper()
+	s, err := New(Config{Baud: baud, Echo: EchoOff})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := s.Conn()
+	b.Cleanup(func() {
+		c.Close()
+		s.Close()
+	})
+	return s, c
 }
 
 // TestPacerRate checks the pacer's bookkeeping without the clock: n bytes
