@@ -104,7 +104,8 @@ const mib = 1 << 20
 // capped at 1 MiB with the DropOldest or the Reject policy. One op is the
 // million publishes. It reports the peak heap while publishing (sampled
 // every millisecond, garbage not yet collected included), the heap after a
-// GC with the client still holding its queue, the peak resident memory of
+// GC with the client still holding its queue, and what of it the publishes
+// added (heap-held-MiB: queue, tokens), the peak resident memory of
 // the process while publishing (VmHWM, reset before), and ns per publish;
 // queued and failed count the tokens.
 func BenchmarkOfflineQueue(b *testing.B) {
@@ -134,6 +135,7 @@ func offlineMillion(b *testing.B, policy queue.Policy) {
 	}
 	payload := payloadOf(60)
 	runtime.GC()
+	base := heapNow()
 	rssOK := resetPeakRSS()
 	heap := startHeapSampler()
 	refused := 0
@@ -157,6 +159,7 @@ func offlineMillion(b *testing.B, policy queue.Policy) {
 	after := heapNow()
 	b.ReportMetric(float64(peak)/mib, "peak-heap-MiB")
 	b.ReportMetric(float64(after)/mib, "heap-after-gc-MiB")
+	b.ReportMetric((float64(after)-float64(base))/mib, "heap-held-MiB")
 	if hwm, ok := procStatus("VmHWM"); ok && rssOK {
 		b.ReportMetric(float64(hwm)/mib, "peak-rss-MiB")
 	}
