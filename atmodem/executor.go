@@ -48,9 +48,10 @@ type inflight struct {
 	finished bool
 	err      error
 
-	promptCh chan struct{} // closed at the '>' prompt
-	finalCh  chan struct{} // closed when the final line was seen before OK
-	done     chan struct{} // closed when the answer is complete
+	// notify (capacity 1) is signalled whenever prompted, sawFinal or
+	// finished changes; the waiting exec reads them under Modem.mu. One
+	// channel instead of one per state saves allocations per command.
+	notify chan struct{}
 }
 
 func newInflight(r request, needInfo bool) *inflight {
@@ -58,10 +59,22 @@ func newInflight(r request, needInfo bool) *inflight {
 		req:      r,
 		name:     commandName(r.line),
 		needInfo: needInfo,
-		promptCh: make(chan struct{}),
-		finalCh:  make(chan struct{}),
-		done:     make(chan struct{}),
+		notify:   make(chan struct{}, 1),
 	}
+}
+
+// signal wakes the exec waiting for c without blocking.
+func (c *inflight) signal() {
+	select {
+	case c.notify <- struct{}{}:
+	default:
+	}
+}
+
+// markPrompted records the '>' prompt of the command. m.mu is held.
+func (c *inflight) markPrompted() {
+	c.prompted = true
+	c.signal()
 }
 
 // finish completes the command with err (nil: success).
@@ -70,7 +83,7 @@ func (c *inflight) finish(err error) {
 		return
 	}
 	c.finished, c.err = true, err
-	close(c.done)
+	c.signal()
 }
 
 // fail completes the command with err unless it already completed.
@@ -146,7 +159,7 @@ func (c *inflight) onLine(line string) bool {
 				if c.sawOK {
 					c.finishFinal()
 				} else if first {
-					close(c.finalCh)
+					c.signal()
 				}
 				return true
 			}
@@ -184,8 +197,7 @@ func (m *Modem) exec(ctx context.Context, r request) (response, error) {
 			return response{}, err
 		}
 		resp, err := m.run(ctx, r, false)
-		var re *ResultError
-		if err == nil || !errors.As(err, &re) || re.Code != simcom.CodeClientBusy {
+		if err == nil || !isBusy(err) {
 			return resp, err
 		}
 		if attempt >= m.cfg.busyTries {
@@ -204,6 +216,14 @@ func (m *Modem) exec(ctx context.Context, r request) (response, error) {
 		}
 		backoff *= 2
 	}
+}
+
+// isBusy reports result 14 (client is busy), which exec retries. It is a
+// function of its own so that the *ResultError errors.As needs escapes to
+// the heap only on this error path, not in every command.
+func isBusy(err error) bool {
+	var re *ResultError
+	return errors.As(err, &re) && re.Code == simcom.CodeClientBusy
 }
 
 // acquire takes the one-command-in-flight token.
@@ -236,7 +256,7 @@ func (m *Modem) run(ctx context.Context, r request, needInfo bool) (response, er
 		return response{}, err
 	}
 	deadline := time.Now().Add(timeout)
-	timer := time.NewTimer(timeout)
+	timer := m.cmdTimer(timeout)
 	defer timer.Stop()
 
 	c := newInflight(r, needInfo)
@@ -249,40 +269,52 @@ func (m *Modem) run(ctx context.Context, r request, needInfo bool) (response, er
 	m.cur = c
 	m.mu.Unlock()
 
-	if err := m.write([]byte(r.line+"\r"), r.redact); err != nil {
+	if err := m.writeLine(r.line, r.redact); err != nil {
 		return m.abandon(c, fmt.Errorf("%w: writing %s: %w", ErrClosed, c.redacted(), err))
 	}
-	if r.data != nil {
+	wantPrompt, graced := r.data != nil, false
+	for {
 		select {
-		case <-c.promptCh:
+		case <-c.notify:
+		case <-timer.C:
+			return m.expire(c, timeout, nil)
+		case <-ctx.Done():
+			return m.expire(c, timeout, ctx.Err())
+		}
+		m.mu.Lock()
+		finished, prompted, final := c.finished, c.prompted, c.sawFinal
+		if finished {
+			resp, err := c.response(), c.err
+			m.mu.Unlock()
+			return resp, err
+		}
+		m.mu.Unlock()
+		if wantPrompt && prompted {
+			wantPrompt = false
 			if err := m.write(r.data, nil); err != nil {
 				return m.abandon(c, fmt.Errorf("%w: writing data of %s: %w", ErrClosed, c.redacted(), err))
 			}
-		case <-c.done:
-		case <-timer.C:
-			return m.expire(c, timeout, nil)
-		case <-ctx.Done():
-			return m.expire(c, timeout, ctx.Err())
 		}
-	}
-	finalCh := c.finalCh
-	for {
-		select {
-		case <-c.done:
-			m.mu.Lock()
-			defer m.mu.Unlock()
-			return c.response(), c.err
-		case <-finalCh:
-			finalCh = nil
+		if final && !graced {
+			// The final line came before OK: wait for OK only a little.
+			graced = true
 			if time.Until(deadline) > m.cfg.finalGrace {
 				timer.Reset(m.cfg.finalGrace)
 			}
-		case <-timer.C:
-			return m.expire(c, timeout, nil)
-		case <-ctx.Done():
-			return m.expire(c, timeout, ctx.Err())
 		}
 	}
+}
+
+// cmdTimer returns the Modem's command timer set to d. There is one
+// command in flight at a time (m.sem), so one timer serves them all
+// instead of a new one per command; the caller stops it when done.
+func (m *Modem) cmdTimer(d time.Duration) *time.Timer {
+	if m.timer == nil {
+		m.timer = time.NewTimer(d)
+		return m.timer
+	}
+	m.timer.Reset(d)
+	return m.timer
 }
 
 // abandon completes c with err after a write failed.

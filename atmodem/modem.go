@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Modem is the AT engine on one modem port: one goroutine owns the reader,
@@ -29,8 +30,10 @@ type Modem struct {
 	trace    tracer
 	sessions sessionTable
 
-	sem chan struct{} // holds one token per command in flight (capacity 1)
-	wmu sync.Mutex    // serialises writes to rw
+	sem   chan struct{} // holds one token per command in flight (capacity 1)
+	wmu   sync.Mutex    // serialises writes to rw
+	wbuf  []byte        // command line and CR being written; guarded by wmu
+	timer *time.Timer   // the command timer (cmdTimer); used by the holder of sem only
 
 	mu       sync.Mutex
 	model    Model
@@ -200,5 +203,16 @@ func (m *Modem) write(p []byte, redact []string) error {
 	defer m.wmu.Unlock()
 	m.trace.tx(p, redact)
 	_, err := m.rw.Write(p)
+	return err
+}
+
+// writeLine writes the command line and its CR in one write, building it in
+// a buffer the Modem keeps rather than a new string per command.
+func (m *Modem) writeLine(line string, redact []string) error {
+	m.wmu.Lock()
+	defer m.wmu.Unlock()
+	m.wbuf = append(append(m.wbuf[:0], line...), '\r')
+	m.trace.tx(m.wbuf, redact)
+	_, err := m.rw.Write(m.wbuf)
 	return err
 }

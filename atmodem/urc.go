@@ -146,8 +146,7 @@ func (m *Modem) handleFrame(fr frame) {
 		m.trace.rxPrompt()
 		m.mu.Lock()
 		if c := m.cur; c != nil && c.req.data != nil && !c.prompted {
-			c.prompted = true
-			close(c.promptCh)
+			c.markPrompted()
 		}
 		m.mu.Unlock()
 	case frameData:
@@ -156,10 +155,22 @@ func (m *Modem) handleFrame(fr frame) {
 			m.trace.problem("received message", err)
 		}
 	case frameLine:
-		if ev, ok := m.handleLine(string(fr.line)); ok {
+		if ev, ok := m.handleLine(lineString(fr.line)); ok {
 			m.emit(ev)
 		}
 	}
+}
+
+// lineString is line as a string; the final results every command ends
+// with are the constants, not a new string per answer.
+func lineString(line []byte) string {
+	switch string(line) {
+	case "OK":
+		return "OK"
+	case "ERROR":
+		return "ERROR"
+	}
+	return string(line)
 }
 
 // promptWanted tells the framer whether a '>' is the prompt of the command
