@@ -21,12 +21,22 @@ const maxUncertain = 5
 
 // sender hands the head of the queue to the modem while connected, one
 // message at a time, in order.
+//
+// Its publishes share one cancellable context, made again only after a loss
+// cancelled it (sendCancel is set only while a publish is in flight, so a
+// loss between messages cancels nothing): a context per message cost a
+// child registration in c.ctx and three allocations each.
 func (c *client) sender() {
+	sctx, cancel := context.WithCancel(c.ctx)
+	defer func() { cancel() }()
 	for {
 		if c.ctx.Err() != nil {
 			return
 		}
-		if !c.sendOne() {
+		if sctx.Err() != nil {
+			sctx, cancel = context.WithCancel(c.ctx)
+		}
+		if !c.sendOne(sctx, cancel) {
 			select {
 			case <-c.ctx.Done():
 				return
@@ -38,8 +48,9 @@ func (c *client) sender() {
 }
 
 // sendOne sends the head of the queue; it reports false when there was
-// nothing it could do (not connected, queue empty).
-func (c *client) sendOne() bool {
+// nothing it could do (not connected, queue empty). sctx is the publish's
+// context and cancel its cancel function, which a loss calls.
+func (c *client) sendOne(sctx context.Context, cancel context.CancelFunc) bool {
 	c.mu.Lock()
 	ok := c.state == stateConnected && !c.sendHold
 	sess := c.sess
@@ -60,18 +71,16 @@ func (c *client) sendOne() bool {
 		Payload: m.Payload,
 		QoS:     m.QoS,
 		Retain:  m.Retained,
-		Dup:     m.QoS > 0 && c.isDup(e.ID),
 		Timeout: pubTimeout(c.opts.WriteTimeout),
 	}
-	sctx, cancel := context.WithCancel(c.ctx)
 	c.mu.Lock()
+	p.Dup = m.QoS > 0 && c.dup[e.ID]
 	c.sendCancel = cancel
 	c.mu.Unlock()
 	err := sess.Publish(sctx, p)
 	c.mu.Lock()
 	c.sendCancel = nil
 	c.mu.Unlock()
-	cancel()
 	switch {
 	case err == nil:
 		c.retries = 0
@@ -183,13 +192,6 @@ func (c *client) dupSet(id queue.ID) {
 	}
 	c.dup[id] = true
 	c.mu.Unlock()
-}
-
-// isDup reports whether entry id is to be sent with DUP set.
-func (c *client) isDup(id queue.ID) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.dup[id]
 }
 
 // dupClear forgets the DUP mark of entry id.
