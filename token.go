@@ -53,14 +53,34 @@ func (b *baseToken) WaitTimeout(d time.Duration) bool {
 		return true
 	default:
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
+	t := getTimer(d)
+	defer putTimer(t)
 	select {
 	case <-b.complete:
 		return true
 	case <-t.C:
 		return false
 	}
+}
+
+// timers keeps stopped timers for WaitTimeout, which otherwise made a new
+// timer (three allocations) on every wait that did not find the token
+// complete.
+var timers sync.Pool
+
+// getTimer returns a timer that fires after d.
+func getTimer(d time.Duration) *time.Timer {
+	if t, ok := timers.Get().(*time.Timer); ok {
+		t.Reset(d) // stopped by putTimer: no stale tick (Go >= 1.23 timers)
+		return t
+	}
+	return time.NewTimer(d)
+}
+
+// putTimer stops t and keeps it for the next getTimer.
+func putTimer(t *time.Timer) {
+	t.Stop()
+	timers.Put(t)
 }
 
 // Done is closed when the operation is complete.
