@@ -49,8 +49,9 @@ type inflight struct {
 	err      error
 
 	// notify (capacity 1) is signalled whenever prompted, sawFinal or
-	// finished changes; the waiting exec reads them under Modem.mu. One
-	// channel instead of one per state saves allocations per command.
+	// finished changes; the waiting exec reads them under Modem.mu. It is
+	// the Modem's one notify channel (commands run one at a time), not one
+	// channel per state and command.
 	notify chan struct{}
 }
 
@@ -59,7 +60,6 @@ func newInflight(r request, needInfo bool) *inflight {
 		req:      r,
 		name:     commandName(r.line),
 		needInfo: needInfo,
-		notify:   make(chan struct{}, 1),
 	}
 }
 
@@ -260,6 +260,11 @@ func (m *Modem) run(ctx context.Context, r request, needInfo bool) (response, er
 	defer timer.Stop()
 
 	c := newInflight(r, needInfo)
+	c.notify = m.notify
+	select {
+	case <-m.notify: // a signal of an earlier command that ended by itself
+	default:
+	}
 	m.mu.Lock()
 	if m.err != nil {
 		err := m.err

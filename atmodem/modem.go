@@ -30,10 +30,11 @@ type Modem struct {
 	trace    tracer
 	sessions sessionTable
 
-	sem   chan struct{} // holds one token per command in flight (capacity 1)
-	wmu   sync.Mutex    // serialises writes to rw
-	wbuf  []byte        // command line and CR being written; guarded by wmu
-	timer *time.Timer   // the command timer (cmdTimer); used by the holder of sem only
+	sem    chan struct{} // holds one token per command in flight (capacity 1)
+	wmu    sync.Mutex    // serialises writes to rw
+	wbuf   []byte        // command line and CR being written; guarded by wmu
+	timer  *time.Timer   // the command timer (cmdTimer); used by the holder of sem only
+	notify chan struct{} // capacity 1: the command in flight changed (inflight.notify)
 
 	mu       sync.Mutex
 	model    Model
@@ -64,6 +65,7 @@ func New(rw io.ReadWriteCloser, opts ...Option) *Modem {
 		cfg:        cfg,
 		trace:      tracer{log: cfg.logger},
 		sem:        make(chan struct{}, 1),
+		notify:     make(chan struct{}, 1),
 		model:      cfg.model,
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),

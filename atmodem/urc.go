@@ -155,20 +155,26 @@ func (m *Modem) handleFrame(fr frame) {
 			m.trace.problem("received message", err)
 		}
 	case frameLine:
-		if ev, ok := m.handleLine(lineString(fr.line)); ok {
+		if ev, ok := m.handleLine(m.lineString(fr.line)); ok {
 			m.emit(ev)
 		}
 	}
 }
 
-// lineString is line as a string; the final results every command ends
-// with are the constants, not a new string per answer.
-func lineString(line []byte) string {
+// lineString is line as a string. The final results every command ends
+// with are the constants, and the echo of the command line in flight (ATE1)
+// is that line: not a new string per answer.
+func (m *Modem) lineString(line []byte) string {
 	switch string(line) {
 	case "OK":
 		return "OK"
 	case "ERROR":
 		return "ERROR"
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c := m.cur; c != nil && string(line) == c.req.line {
+		return c.req.line
 	}
 	return string(line)
 }
