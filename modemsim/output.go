@@ -186,6 +186,16 @@ func (o *output) takeUrgent() [][]byte {
 	return u
 }
 
+// endStream ends the busy window of the unit being written: called before
+// its last piece goes to the link, not after the write returns, since a
+// host that has read the final byte may send its next command before the
+// writer gets the CPU back.
+func (o *output) endStream() {
+	o.mu.Lock()
+	o.streaming = false
+	o.mu.Unlock()
+}
+
 func (o *output) doneUnit() {
 	o.mu.Lock()
 	o.streaming = false
@@ -219,6 +229,11 @@ func (o *output) run(stop <-chan struct{}, send func(b []byte, cont bool) error)
 				}
 			}
 			n := min(len(data), writePiece)
+			if n == len(data) && u.stream {
+				// The host may act on the stream's last byte as soon as
+				// it is on the line, so the stream is over before it is.
+				o.endStream()
+			}
 			if send(data[:n], len(data) < len(u.data)) != nil {
 				return
 			}
