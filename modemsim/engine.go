@@ -155,10 +155,12 @@ func (r *reply) prompt(n int) ([]byte, error) {
 		r.buf.WriteByte(' ')
 	}
 	r.info = 0
-	r.flush()
+	// abort is taken before the prompt goes out: a reboot once the host
+	// may have seen the prompt must end this wait, not the next one.
 	r.s.mu.Lock()
 	abort, echo := r.s.abort, r.s.st.echo && r.s.cfg.EchoData
 	r.s.mu.Unlock()
+	r.flush()
 	data, err := r.s.in.data(n, abort)
 	if err == nil && echo {
 		r.buf.Write(data)

@@ -118,10 +118,13 @@ func (s *Sim) reboot() {
 	s.mu.Lock()
 	links := s.dropAllLocked()
 	s.st = newModemState(s.cfg.Echo != EchoOff)
+	// URCs not yet written die with the old firmware. They are dropped
+	// before the abort: the aborted command's end would otherwise queue
+	// them for writing first.
+	s.out.dropHeld()
 	close(s.abort) // a command waiting for prompt data dies unanswered
 	s.abort = make(chan struct{})
 	s.mu.Unlock()
-	s.out.dropHeld() // URCs not yet written die with the old firmware
 	for _, l := range links {
 		l.Drop()
 	}
