@@ -6,7 +6,14 @@ import "strings"
 // "RDY", "*ATREADY: 1" or "QCRDY". Leading NUL bytes are already dropped by
 // the framer. Every MQTT state in the modem is gone after one.
 func isBootLine(line string) bool {
-	return line == "RDY" || line == "QCRDY" || strings.HasPrefix(line, "*ATREADY")
+	return line == "RDY" || line == "QCRDY" || isReadyLine(line)
+}
+
+// isReadyLine reports whether line is "*ATREADY: ...", which the A7600
+// prints last in its boot burst (RDY, +CPIN: READY, SMS DONE, PB DONE,
+// *ATREADY: 1) and some firmware prints alone.
+func isReadyLine(line string) bool {
+	return strings.HasPrefix(line, "*ATREADY")
 }
 
 // isBootNoise reports whether line is one of the messages that follow a boot

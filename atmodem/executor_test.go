@@ -279,6 +279,37 @@ func TestExecBootMidCommand(t *testing.T) {
 	})
 }
 
+// TestExecBootBurstOneReset: the A7600 ends its boot with "*ATREADY: 1"
+// after RDY; a command written between the two (a session rebuilding on
+// the reset) is answered by the new firmware and must not fail as if the
+// modem had rebooted again. A "*ATREADY" after other lines is a new boot.
+func TestExecBootBurstOneReset(t *testing.T) {
+	forEachDelivery(t, func(t *testing.T, mode delivery) {
+		rec := newEventRecorder()
+		sm := newScriptModem(t, mode,
+			step{expect: "AT+CMQTTSTART\r", reply: "\r\n+CPIN: READY\r\n\r\nSMS DONE\r\n\r\nPB DONE\r\n\r\n*ATREADY: 1\r\n\r\nOK\r\n\r\n+CMQTTSTART: 0\r\n"},
+			step{expect: "AT\r", reply: "\r\n*ATREADY: 1\r\n"},
+		)
+		m := New(sm, rec.option())
+		t.Cleanup(func() { _ = m.Close() })
+		sm.inject("\x00\r\nRDY\r\n")
+		if ev := rec.next(t); ev.Kind != EventReset || !errors.Is(ev.Err, ErrModemReset) {
+			t.Fatalf("event %+v, want EventReset", ev)
+		}
+		if _, err := m.exec(testCtx(t), request{line: "AT+CMQTTSTART", final: "+CMQTTSTART", index: -1}); err != nil {
+			t.Fatalf("START after RDY, answered after *ATREADY: %v", err)
+		}
+		if _, err := m.exec(testCtx(t), request{line: "AT", index: -1}); !errors.Is(err, ErrModemReset) {
+			t.Fatalf("err = %v, want ErrModemReset from a lone *ATREADY", err)
+		}
+		if ev := rec.next(t); ev.Kind != EventReset {
+			t.Fatalf("event %+v, want EventReset", ev)
+		}
+		sm.waitSteps(t)
+		rec.none(t)
+	})
+}
+
 func TestExecTransportEnds(t *testing.T) {
 	rec := newEventRecorder()
 	m, _ := startModem(t, deliverWhole, []step{{expect: "AT+CSQ\r", reply: "\r\n+CSQ: 1", hangup: true}}, rec.option())

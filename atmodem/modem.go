@@ -47,6 +47,11 @@ type Modem struct {
 	rx       rxAssembler   // reader goroutine only
 	fr       framer        // reader goroutine only
 
+	// bootBurst (guarded by mu): the last line but boot noise and echoes
+	// was RDY or QCRDY, so a "*ATREADY" now ends that boot rather than
+	// announcing another.
+	bootBurst bool
+
 	done       chan struct{} // closed when the transport ended
 	readerDone chan struct{} // closed when the reader goroutine returned
 	closeOnce  sync.Once

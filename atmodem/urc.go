@@ -237,11 +237,19 @@ func (m *Modem) handleLine(line string) (Event, bool) {
 		return Event{}, false // echo (ATE1)
 	case m.lastLine != "" && strings.EqualFold(line, m.lastLine):
 		return Event{}, false // late echo of the previous command
+	case isReadyLine(line) && m.bootBurst:
+		// The "*ATREADY: 1" that ends the boot a RDY began: the same
+		// reset, already reported. The command in flight was written
+		// after the RDY, to the new firmware, and stands.
+		m.bootBurst = false
+		return Event{}, false
 	case isBootLine(line):
+		m.bootBurst = !isReadyLine(line)
 		return m.onBoot(c, line), true
 	case isBootNoise(line) && (line != "+CPIN: READY" || c == nil || c.name != "+CPIN"):
 		return Event{}, false
 	}
+	m.bootBurst = false
 	if u, ok, err := parseURC(line); ok {
 		if err != nil {
 			m.trace.problem("URC", err)
