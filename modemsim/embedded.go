@@ -142,9 +142,25 @@ func (b *EmbeddedBroker) Close() error {
 		// reach the broker, then close.
 		_ = b.ln.Close()
 		b.ln.settle(time.Second)
+		// The listeners are closed with closeClients first, so that
+		// mochi's Close finds them closed and skips its own closer.
+		b.server.Listeners.CloseAll(b.closeClients)
 		b.err = b.server.Close()
 	})
 	return b.err
+}
+
+// closeClients disconnects the clients of listener id, as mochi's own
+// closer does, without Clients.GetByListener: that takes the clients' read
+// lock twice (via Len), and a client leaving in between (Clients.Delete
+// waits for the write lock, which blocks new readers) deadlocks Close for
+// good (mochi v2.7.9).
+func (b *EmbeddedBroker) closeClients(id string) {
+	for _, cl := range b.server.Clients.GetAll() {
+		if cl.Net.Listener == id && !cl.Closed() {
+			_ = b.server.DisconnectClient(cl, packets.ErrServerShuttingDown)
+		}
+	}
 }
 
 // trackingListener counts the accepted connections the broker has not
