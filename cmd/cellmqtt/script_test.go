@@ -88,6 +88,21 @@ func (allowAll) OnACLCheck(*mochi.Client, string, bool) bool              { retu
 // brokerKey is where a script's open broker is kept for waitsub.
 const brokerKey = "broker"
 
+// closeBroker closes srv without mochi's own client closer, which takes
+// the clients' read lock twice (GetByListener, then Len) and deadlocks
+// with a client leaving in between (mochi v2.7.9): the listeners are
+// closed first with one that lists the clients once, so Close skips its.
+func closeBroker(srv *mochi.Server) {
+	srv.Listeners.CloseAll(func(id string) {
+		for _, cl := range srv.Clients.GetAll() {
+			if cl.Net.Listener == id && !cl.Closed() {
+				_ = srv.DisconnectClient(cl, packets.ErrServerShuttingDown)
+			}
+		}
+	})
+	_ = srv.Close()
+}
+
 func setupScript(env *testscript.Env) error {
 	srv := mochi.New(&mochi.Options{InlineClient: true, Logger: slog.New(slog.DiscardHandler)})
 	if err := srv.AddHook(new(allowAll), nil); err != nil {
@@ -100,7 +115,7 @@ func setupScript(env *testscript.Env) error {
 	if err := srv.Serve(); err != nil {
 		return err
 	}
-	env.Defer(func() { srv.Close() })
+	env.Defer(func() { closeBroker(srv) })
 	env.Values[brokerKey] = srv
 	env.Values[simKey] = &simHolder{}
 	_, port, _ := net.SplitHostPort(tcp.Address())
