@@ -13,14 +13,15 @@
 #        SKIP_FUZZ=1 scripts/reliability-long.sh
 #        FUZZ_ONLY=1 scripts/reliability-long.sh
 #
-# The output goes to the terminal and to reliability-long.log. A fuzz
+# The output goes to the terminal and to $LOG (default
+# ${TMPDIR:-/tmp}/cellmqtt-reliability-long.log). A fuzz
 # failure leaves its input under <package>/testdata/fuzz/<target>/: commit
 # it with the fix, so the normal `go test` replays it forever.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FUZZTIME=${FUZZTIME:-10m}
-LOG=${LOG:-reliability-long.log}
+LOG=${LOG:-${TMPDIR:-/tmp}/cellmqtt-reliability-long.log}
 : >"$LOG"
 
 run() {
@@ -60,4 +61,4 @@ if [ "${SKIP_FUZZ:-}" != 1 ]; then
 	done
 fi
 date -u | tee -a "$LOG"
-echo "reliability long form: PASS" | tee -a "$LOG"
+echo "reliability long form: PASS (log: $LOG)" | tee -a "$LOG"
