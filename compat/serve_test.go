@@ -111,6 +111,35 @@ func TestServeTwoClientsAndARefusedThird(t *testing.T) {
 	sub.Disconnect(1000)
 }
 
+// waitIndexesFree waits until the gateway has given the first n client
+// indexes of the rig's modem back: each is claimed (and let go) in turn,
+// and a failed claim waits for the next release the gateway finishes.
+func waitIndexesFree(t *testing.T, r *rig, n int) {
+	t.Helper()
+	timeout := time.NewTimer(waitTimeout)
+	defer timeout.Stop()
+	for {
+		_, released := releases.watch(r.modem)
+		free := 0
+		for i := range n {
+			s, err := r.modem.Session(i)
+			if err != nil {
+				break
+			}
+			_ = s.Close()
+			free++
+		}
+		if free == n {
+			return
+		}
+		select {
+		case <-released:
+		case <-timeout.C:
+			t.Fatalf("client index %d still held by the gateway after %v", free, waitTimeout)
+		}
+	}
+}
+
 // TestServeMosquittoClients drives the gateway with mosquitto_pub and
 // mosquitto_sub, independent MQTT implementations.
 func TestServeMosquittoClients(t *testing.T) {
@@ -155,6 +184,11 @@ func TestServeMosquittoClients(t *testing.T) {
 			for _, h := range holds {
 				h.Disconnect(1000)
 			}
+			// The gateway gives an index back once it has read the
+			// client's DISCONNECT, which may come after the next
+			// client's CONNECT: wait for both, as the next client
+			// here does not try again.
+			waitIndexesFree(t, r, 2)
 
 			// A retained message from mosquitto_pub reaches mosquitto_sub
 			// when it subscribes, both through the gateway and the modem.
