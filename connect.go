@@ -259,6 +259,11 @@ func (c *client) ensureSession(ctx context.Context) (*atmodem.Session, error) {
 		c.modem, c.ownModem = m, own
 		c.mu.Unlock()
 	}
+	if c.opts.APN != "" {
+		if err := atmodem.CheckPDP(1, "IP", c.opts.APN); err != nil {
+			return nil, fmt.Errorf("cellmqtt: set APN: %w", err)
+		}
+	}
 	if m.Model() == atmodem.AutoDetect {
 		// Input no model family accepts fails before the model query.
 		for _, b := range c.opts.Servers {

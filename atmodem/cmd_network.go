@@ -318,6 +318,13 @@ func (m *Modem) WaitNetwork(ctx context.Context) error {
 // PDP types of AT+CGDCONT and AT+CGSOCKCONT.
 var pdpTypes = []string{"IP", "IPV6", "IPV4V6", "PPP"}
 
+// CheckPDP validates the parameters of SetAPN and SetSocketAPN (cid 1-24,
+// a known PDP type, an APN of printable ASCII up to 100 bytes) without
+// writing anything; they are the same for every model family.
+func CheckPDP(cid int, pdpType, apn string) error {
+	return checkPDP(AutoDetect, cid, pdpType, apn)
+}
+
 func checkPDP(model Model, cid int, pdpType, apn string) error {
 	if err := checkRange(model, "cid", cid, Range{Min: 1, Max: 24}, ""); err != nil {
 		return err

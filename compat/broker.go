@@ -246,6 +246,12 @@ func (a *adapter) modemConnect(opts atmodem.ConnectOptions, keepAlive uint16) er
 	defer cancel()
 	model := a.m.Model()
 	if model == atmodem.AutoDetect {
+		// Input no model family accepts is refused before the model
+		// query: nothing reaches the modem.
+		if err := atmodem.CheckConnectAnyModel(a.sess.Index(), withKeepAlive(opts)); err != nil {
+			a.log.Warn("compat: refused the connection", "client", opts.ClientID, "err", err)
+			return err
+		}
 		if m, err := a.m.DetectModel(ctx); err == nil {
 			model = m
 		}
@@ -256,12 +262,26 @@ func (a *adapter) modemConnect(opts atmodem.ConnectOptions, keepAlive uint16) er
 		return err
 	}
 	opts.KeepAlive = clampKeepAlive(keepAlive, model.Limits().KeepAlive)
+	// Bad input fails here, before the index is touched, so there is
+	// nothing to clean up on the modem afterwards.
+	if err := a.sess.CheckConnect(opts); err != nil {
+		a.log.Warn("compat: refused the connection", "client", opts.ClientID, "err", err)
+		return err
+	}
 	a.attempted.Store(true)
 	err := a.sess.Connect(ctx, opts)
 	if err != nil {
 		a.log.Warn("compat: modem refused the connection", "client", opts.ClientID, "err", err)
 	}
 	return err
+}
+
+// withKeepAlive gives opts a keepalive inside every model's range, for the
+// check made before the model is known (the client's keepalive is moved into
+// the model's range, never refused).
+func withKeepAlive(opts atmodem.ConnectOptions) atmodem.ConnectOptions {
+	opts.KeepAlive = 60 * time.Second
+	return opts
 }
 
 // enqueue hands work that talks to the modem to the worker, in order.
