@@ -1,7 +1,9 @@
 package atmodem
 
 import (
+	"errors"
 	"testing"
+	"time"
 )
 
 // TestDataLooksLikeAnswer: with the command line echoed (ATE1), data that
@@ -44,6 +46,46 @@ func TestDataLooksLikeAnswer(t *testing.T) {
 						t.Fatalf("%s: %v", r.line, err)
 					}
 				}
+			})
+		})
+	}
+}
+
+// TestExecLostPromptFeedsTheWaitingModem: when a data command times out
+// before its '>' prompt, the modem may have sent the prompt (lost on the
+// line) and still wait for the data. The next command first gives it that
+// many filler bytes and a CR, so the modem does not swallow the
+// resynchronisation or the next command as data; a modem that never saw the
+// command answers ERROR to the filler line, which is ignored.
+func TestExecLostPromptFeedsTheWaitingModem(t *testing.T) {
+	tests := []struct {
+		name   string
+		filler string // the modem's answer to the filler bytes and CR
+	}{
+		{"modem waited for the data", "\r\nOK\r\n"},
+		{"modem never saw the command", "\r\nERROR\r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			forEachDelivery(t, func(t *testing.T, mode delivery) {
+				m, sm := startModem(t, mode, []step{
+					{expect: "AT+CMQTTTOPIC=0,8\r"}, // the prompt is lost
+					{expect: "xxxxxxxx\r", reply: tt.filler},
+					{expect: "AT+CGMM\r", reply: "\r\nA7670E-LASE\r\n\r\nOK\r\n"},
+					{expect: "AT+CSQ\r", reply: "\r\n+CSQ: 20,99\r\n\r\nOK\r\n"},
+				})
+				_, err := m.exec(testCtx(t), request{line: "AT+CMQTTTOPIC=0,8", data: []byte("sensors1"), index: 0, timeout: 50 * time.Millisecond})
+				if !errors.Is(err, ErrTimeout) {
+					t.Fatalf("err = %v, want ErrTimeout", err)
+				}
+				resp, err := m.exec(testCtx(t), request{line: "AT+CSQ", index: -1})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(resp.lines) != 1 || resp.lines[0] != "+CSQ: 20,99" {
+					t.Errorf("lines = %q", resp.lines)
+				}
+				sm.waitSteps(t)
 			})
 		})
 	}

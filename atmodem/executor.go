@@ -1,6 +1,7 @@
 package atmodem
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -356,6 +357,12 @@ func (m *Modem) expire(c *inflight, timeout time.Duration, ctxErr error) (respon
 	}
 	if !c.needInfo {
 		m.resync = true
+		if c.req.data != nil && !c.prompted {
+			// The prompt may be lost rather than never sent: then the
+			// modem still waits for the data, and would take the next
+			// command line for it.
+			m.orphanData = len(c.req.data)
+		}
 	}
 	if ctxErr != nil {
 		c.finish(fmt.Errorf("%w: %s: %w", ErrTimeout, c.redacted(), ctxErr))
@@ -410,11 +417,24 @@ func (m *Modem) releaseRX() {
 // anyway) unless the transport closed or ctx ended.
 func (m *Modem) resyncIfNeeded(ctx context.Context) error {
 	m.mu.Lock()
-	need := m.resync
-	m.resync = false
+	need, orphan := m.resync, m.orphanData
+	m.resync, m.orphanData = false, 0
 	m.mu.Unlock()
 	if !need {
 		return nil
+	}
+	if orphan > 0 {
+		// A data command timed out before its prompt: a modem that sent
+		// the prompt (lost on the way) waits for exactly that many bytes.
+		// Give them, then a CR: a waiting modem takes the filler as the
+		// data and ignores the empty line; a modem that never saw the
+		// command answers ERROR to the filler line. Either way it listens
+		// for commands again, and the resynchronisation below sorts the
+		// late answers out.
+		filler := append(bytes.Repeat([]byte{'x'}, orphan), '\r')
+		if err := m.write(filler, nil); err != nil {
+			return fmt.Errorf("%w: resynchronising after a timeout: %w", ErrClosed, err)
+		}
 	}
 	rctx, cancel := context.WithTimeout(ctx, m.cfg.resyncTimeout)
 	defer cancel()

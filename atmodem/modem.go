@@ -36,16 +36,17 @@ type Modem struct {
 	timer  *time.Timer   // the command timer (cmdTimer); used by the holder of sem only
 	notify chan struct{} // capacity 1: the command in flight changed (inflight.notify)
 
-	mu       sync.Mutex
-	model    Model
-	cur      *inflight     // the command in flight, nil when idle
-	lastLine string        // the previous command line (its echo may come late)
-	rxBusy   chan struct{} // non-nil while a message streams in; closed at its end
-	resync   bool          // a command timed out: resynchronise before the next
-	dataEcho int8          // the modem echoes prompt data: 0 unknown, 1 yes, -1 no
-	err      error         // why the transport ended
-	rx       rxAssembler   // reader goroutine only
-	fr       framer        // reader goroutine only
+	mu         sync.Mutex
+	model      Model
+	cur        *inflight     // the command in flight, nil when idle
+	lastLine   string        // the previous command line (its echo may come late)
+	rxBusy     chan struct{} // non-nil while a message streams in; closed at its end
+	resync     bool          // a command timed out: resynchronise before the next
+	orphanData int           // a data command timed out before its prompt: bytes the modem may still wait for
+	dataEcho   int8          // the modem echoes prompt data: 0 unknown, 1 yes, -1 no
+	err        error         // why the transport ended
+	rx         rxAssembler   // reader goroutine only
+	fr         framer        // reader goroutine only
 
 	// bootBurst (guarded by mu): the last line but boot noise and echoes
 	// was RDY or QCRDY, so a "*ATREADY" now ends that boot rather than
