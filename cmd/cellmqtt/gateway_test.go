@@ -85,6 +85,40 @@ func TestGatewaySimPubSub(t *testing.T) {
 	sub.Disconnect(1000)
 }
 
+// untilServed runs the command that cmd makes again while the gateway
+// refuses it with "server unavailable" (an index not yet given back by a
+// client that just left), for up to 20 seconds.
+func untilServed(cmd func() *exec.Cmd) ([]byte, error) {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out, err := cmd().CombinedOutput()
+		if err == nil || !strings.Contains(strings.ToLower(string(out)), "unavailable") || time.Now().After(deadline) {
+			return out, err
+		}
+	}
+}
+
+// connectServed connects a paho client to the gateway, trying again while
+// it is refused with return code 3 (server unavailable), as untilServed.
+func connectServed(t *testing.T, addr, id string) mqtt.Client {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + addr).
+			SetClientID(id).SetAutoReconnect(false))
+		tok := c.Connect()
+		if !tok.WaitTimeout(20 * time.Second) {
+			t.Fatalf("%s: no CONNACK", id)
+		}
+		if tok.Error() == nil {
+			return c
+		}
+		if tok.(*mqtt.ConnectToken).ReturnCode() != 3 || time.Now().After(deadline) {
+			t.Fatalf("%s: %v", id, tok.Error())
+		}
+	}
+}
+
 // TestGatewayMosquittoClients drives "cellmqtt gateway" with mosquitto_pub
 // and mosquitto_sub (CELLMQTT_INTEROP=1): messages through it in MQTT 3.1.1
 // and 5, and a third client refused with "server unavailable" while two
@@ -103,20 +137,24 @@ func TestGatewayMosquittoClients(t *testing.T) {
 	for _, version := range []string{"mqttv311", "mqttv5"} {
 		t.Run(version, func(t *testing.T) {
 			topic := "gw/" + version
-			if out, err := mosquitto("mosquitto_pub", version, "-i", "pub-"+version, "-t", topic, "-m", "hello", "-q", "1", "-r").CombinedOutput(); err != nil {
+			// The gateway gives a client's index back once it has read
+			// its DISCONNECT, which may come after the next client's
+			// CONNECT: a client refused meanwhile tries again.
+			if out, err := untilServed(func() *exec.Cmd {
+				return mosquitto("mosquitto_pub", version, "-i", "pub-"+version, "-t", topic, "-m", "hello", "-q", "1", "-r")
+			}); err != nil {
 				t.Fatalf("mosquitto_pub: %v: %s", err, out)
 			}
-			out, err := mosquitto("mosquitto_sub", version, "-i", "sub-"+version, "-t", topic, "-C", "1", "-v").CombinedOutput()
+			out, err := untilServed(func() *exec.Cmd {
+				return mosquitto("mosquitto_sub", version, "-i", "sub-"+version, "-t", topic, "-C", "1", "-v")
+			})
 			if err != nil || strings.TrimSpace(string(out)) != topic+" hello" {
 				t.Fatalf("mosquitto_sub: %v: %q", err, out)
 			}
 
 			var holds []mqtt.Client
 			for i := range 2 {
-				h := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + addr).
-					SetClientID(fmt.Sprintf("hold-%s-%d", version, i)).SetAutoReconnect(false))
-				waitPaho(t, h.Connect(), "holding client")
-				holds = append(holds, h)
+				holds = append(holds, connectServed(t, addr, fmt.Sprintf("hold-%s-%d", version, i)))
 			}
 			out, err = mosquitto("mosquitto_pub", version, "-i", "third-"+version, "-t", topic, "-m", "no").CombinedOutput()
 			if err == nil || !strings.Contains(strings.ToLower(string(out)), "unavailable") {
