@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -71,6 +72,7 @@ func TestScripts(t *testing.T) {
 			"simfault":  cmdSimFault,
 			"simwait":   cmdSimWait,
 			"mqttpub":   cmdMQTTPub,
+			"nostderr":  cmdNoStderr,
 		},
 	})
 }
@@ -165,6 +167,24 @@ func closedPort() (int, error) {
 
 // cmdWaitSub waits until some client of the script's open broker is
 // subscribed to a filter matching TOPIC: "waitsub TOPIC".
+// progressLine is a line the CLI prints while a wait takes seconds
+// (waitToken): "cellmqtt: still publishing 10240 bytes (6s)".
+var progressLine = regexp.MustCompile(`^cellmqtt: still .+ \(\w+\)$`)
+
+// cmdNoStderr fails when the last command wrote anything to stderr but
+// progress lines: whether a step took seconds depends on the machine's
+// load, not on the CLI, so a script does not assert it.
+func cmdNoStderr(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: nostderr")
+	}
+	for _, line := range strings.Split(ts.ReadFile("stderr"), "\n") {
+		if line != "" && !progressLine.MatchString(line) {
+			ts.Fatalf("unexpected stderr: %q", line)
+		}
+	}
+}
+
 func cmdWaitSub(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: waitsub TOPIC")
