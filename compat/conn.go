@@ -19,7 +19,9 @@ const pipeLimit = 64 << 10
 // one client index of the modem.
 //
 // One packet may arrive in several Write calls, and concurrent Write calls
-// are serialised (each Write's bytes stay together). Read returns the
+// are serialised (each Write's bytes stay together). Conn is a sync.Locker:
+// paho.golang, which writes one packet in several Write calls from several
+// goroutines, holds the lock around each packet so packets never mix. Read returns the
 // broker's encoded answers; after the modem reports the connection lost, no
 // network, a reboot or a closed port, Read returns an error that wraps
 // io.EOF and the atmodem sentinel (errors.Is(err, atmodem.ErrConnectionLost)
@@ -34,6 +36,7 @@ type Conn struct {
 	toClient *pipe // written by the adapter, read by the client
 
 	wmu   sync.Mutex // serialises client writers
+	pmu   sync.Mutex // Lock/Unlock: one packet's writes at a time
 	rdl   *deadline
 	wdl   *deadline
 	local net.Addr
@@ -58,6 +61,15 @@ func newConn(local, peer net.Addr) (*Conn, *serverEnd) {
 	}
 	return c, &serverEnd{c: c}
 }
+
+// Lock is held by a writer while it writes one packet in several Write
+// calls (paho.golang takes it when the connection is a sync.Locker), so
+// another goroutine's packet cannot land inside it. Write itself does not
+// take it.
+func (c *Conn) Lock() { c.pmu.Lock() }
+
+// Unlock ends the packet started by Lock.
+func (c *Conn) Unlock() { c.pmu.Unlock() }
 
 // Read reads the broker's answers.
 func (c *Conn) Read(b []byte) (int, error) {

@@ -3,6 +3,7 @@ package compat
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cellmqtt/cellmqtt/atmodem"
+	packets5 "github.com/eclipse/paho.golang/packets"
 )
 
 func newTestConn(t *testing.T) (*Conn, *serverEnd) {
@@ -93,6 +95,48 @@ func TestConnConcurrentWritersStayWhole(t *testing.T) {
 			t.Errorf("writer %c: %d chunks, want %d", 'A'+w, got, each)
 		}
 	}
+}
+
+// TestConnPahoPacketsFromGoroutinesStayWhole: paho.golang writes a packet
+// as several Write calls (fixed header, then each part) from whichever
+// goroutine sends it (publisher, acknowledgements, pinger, subscribe);
+// with Conn a sync.Locker the packets reach the adapter whole.
+func TestConnPahoPacketsFromGoroutinesStayWhole(t *testing.T) {
+	c, s := newTestConn(t)
+	const writers, each = 4, 200
+	var wg sync.WaitGroup
+	t.Cleanup(func() { _ = c.Close(); wg.Wait() }) // writers end before the test does
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				pub := &packets5.Publish{Topic: fmt.Sprintf("w/%d", w), QoS: 1, PacketID: uint16(i + 1),
+					Properties: &packets5.Properties{}, Payload: bytes.Repeat([]byte{byte('a' + w)}, 1+i%50)}
+				if _, err := pub.WriteTo(c); err != nil {
+					if !errors.Is(err, net.ErrClosed) {
+						t.Errorf("write: %v", err)
+					}
+					return
+				}
+			}
+		}()
+	}
+	for range writers * each {
+		frame, err := readFrame(s, maxPacketSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp, err := decode5(frame)
+		if err != nil {
+			t.Fatalf("packets mixed: % x: %v", frame, err)
+		}
+		p, ok := cp.Content.(*packets5.Publish)
+		if !ok || len(p.Topic) != 3 || !bytes.Equal(p.Payload, bytes.Repeat([]byte{'a' + p.Topic[2] - '0'}, len(p.Payload))) {
+			t.Fatalf("packets mixed: %+v", cp.Content)
+		}
+	}
+	wg.Wait()
 }
 
 func TestConnReadDeadline(t *testing.T) {
