@@ -182,6 +182,12 @@ func TestAutopaho(t *testing.T) {
 func testAutopaho(t *testing.T, kind string) {
 	r := newRigOn(t, kind, "", "", simcom.A7600)
 	watch := peer(t, r.broker, "", "", "#")
+	// The connection manager lives as long as the test: it stops
+	// reconnecting when its context ends, so a single waitTimeout for the
+	// four faults in a row would end it early on a loaded machine. Each
+	// wait below has a deadline of its own.
+	life, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
 	ctx := testContext(t)
 	u, err := url.Parse(r.broker.URL())
 	if err != nil {
@@ -189,7 +195,7 @@ func testAutopaho(t *testing.T, kind string) {
 	}
 	up, down, subscribed := newSignal(), newSignal(), newSignal()
 	got := newReceived()
-	cm, err := autopaho.NewConnection(ctx, autopaho.ClientConfig{
+	cm, err := autopaho.NewConnection(life, autopaho.ClientConfig{
 		ServerUrls:        []*url.URL{u},
 		KeepAlive:         30,
 		ConnectTimeout:    waitTimeout,
@@ -199,6 +205,8 @@ func testAutopaho(t *testing.T, kind string) {
 		OnConnectionUp: func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
 			up.fire()
 			go func() {
+				ctx, cancel := context.WithTimeout(life, waitTimeout)
+				defer cancel()
 				if _, err := cm.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "cmd/#", QoS: 1}}}); err != nil {
 					t.Logf("subscribe: %v", err)
 				} else {
@@ -241,7 +249,7 @@ func testAutopaho(t *testing.T, kind string) {
 			// sent after it reconnected through the adapter.
 			topic := "queued/" + f.name
 			for k := range 3 {
-				if err := cm.PublishViaQueue(ctx, &autopaho.QueuePublish{Publish: &paho.Publish{
+				if err := cm.PublishViaQueue(life, &autopaho.QueuePublish{Publish: &paho.Publish{
 					Topic: topic, QoS: 1, Payload: []byte{byte('0' + k)}}}); err != nil {
 					t.Fatal(err)
 				}
@@ -263,7 +271,7 @@ func testAutopaho(t *testing.T, kind string) {
 		})
 	}
 
-	if err := cm.Disconnect(ctx); err != nil && !errors.Is(err, context.Canceled) {
+	if err := cm.Disconnect(testContext(t)); err != nil && !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
 	}
 	<-cm.Done()
