@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cellmqtt/cellmqtt/atmodem"
-	"github.com/cellmqtt/cellmqtt/internal/simcom"
 )
 
 func TestPayloadBytes(t *testing.T) {
@@ -86,37 +85,6 @@ func TestBackoff(t *testing.T) {
 	for range 1000 {
 		if d := backoff(2, time.Second, time.Minute, jitter); d < 2*time.Second || d > 4*time.Second {
 			t.Fatalf("backoff with jitter = %v, out of [2s, 4s]", d)
-		}
-	}
-}
-
-func TestLinkGoneAndRefused(t *testing.T) {
-	re := func(c simcom.ResultCode) error { return &atmodem.ResultError{Command: "AT+CMQTTPUB", Code: c} }
-	tests := []struct {
-		name          string
-		err           error
-		gone, refused bool
-	}{
-		{"9 network not opened", re(9), true, false},
-		{"11 no connection", re(11), true, false},
-		{"26 closed by server", re(26), true, false},
-		{"closed", atmodem.ErrClosed, true, false},
-		{"reset", atmodem.ErrModemReset, true, false},
-		{"17 timeout", re(17), false, false},
-		{"16 sending fail", re(16), false, false},
-		{"14 busy", re(14), false, false},
-		{"no answer", atmodem.ErrTimeout, false, false},
-		{"bare ERROR", atmodem.ErrCommandFailed, false, false},
-		{"12 invalid", re(12), false, true},
-		{"2 bad utf8", re(2), false, true},
-		{"invalid parameter", &atmodem.ParamError{Param: "topic"}, false, true},
-	}
-	for _, tt := range tests {
-		if got := linkGone(tt.err); got != tt.gone {
-			t.Errorf("%s: linkGone = %v", tt.name, got)
-		}
-		if got := refused(tt.err); got != tt.refused {
-			t.Errorf("%s: refused = %v", tt.name, got)
 		}
 	}
 }

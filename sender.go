@@ -2,12 +2,10 @@ package cellmqtt
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/cellmqtt/cellmqtt/atmodem"
-	"github.com/cellmqtt/cellmqtt/internal/simcom"
 	"github.com/cellmqtt/cellmqtt/queue"
 )
 
@@ -148,41 +146,13 @@ func (c *client) markDup(e queue.Entry) {
 	}
 }
 
-// linkGone reports an error meaning the MQTT connection (or the modem
-// link) is gone: results 9 (network not opened), 11 (no connection), 26
-// (socket closed by server), 20 (client not acquired: the modem forgot the
-// client, e.g. after a reboot), a closed transport, a reboot, a loss URC.
-func linkGone(err error) bool {
-	var re *atmodem.ResultError
-	if errors.As(err, &re) {
-		switch re.Code {
-		case simcom.CodeNetworkNotOpened, simcom.CodeNoConnection, simcom.CodeSocketClosedByServer,
-			simcom.CodeClientNotAcquired:
-			return true
-		}
-	}
-	return errors.Is(err, atmodem.ErrClosed) || errors.Is(err, atmodem.ErrModemReset) ||
-		errors.Is(err, atmodem.ErrConnectionLost) || errors.Is(err, atmodem.ErrNoNetwork) ||
-		errors.Is(err, atmodem.ErrKeepalive)
-}
+// linkGone reports an error whose fate is FateLinkDown: the MQTT
+// connection or the modem link is gone.
+func linkGone(err error) bool { return atmodem.FateOf(err) == atmodem.FateLinkDown }
 
-// refused reports an error by which the modem rejected this message
-// itself, so sending it again cannot help: a result code other than those
-// of a lost link (linkGone) or of an unknown fate (17 timeout, 16 sock
-// sending fail, 14 busy), or a parameter found invalid. Anything else (no
-// answer in time, a bare ERROR, busy after every retry) leaves the
-// message's fate unknown.
-func refused(err error) bool {
-	var re *atmodem.ResultError
-	if errors.As(err, &re) {
-		switch re.Code {
-		case simcom.CodeTimeout, simcom.CodeSockSendingFail, simcom.CodeClientBusy:
-			return false
-		}
-		return !linkGone(err)
-	}
-	return errors.Is(err, atmodem.ErrInvalidParameter)
-}
+// refused reports an error whose fate is FateRefused: sending the message
+// again cannot help.
+func refused(err error) bool { return atmodem.FateOf(err) == atmodem.FateRefused }
 
 // dupSet marks entry id to be sent with DUP set.
 func (c *client) dupSet(id queue.ID) {

@@ -3,31 +3,33 @@ package atmodem
 import "errors"
 
 // Sentinel errors, usable with errors.Is. Errors returned by this package
-// wrap them with the command and the detail.
+// wrap them with the command and the detail. Each one but ErrIndexInUse and
+// ErrNoFreeIndex also matches the sentinel of its fate (fate.go): ErrLinkDown,
+// ErrFateUnknown or ErrRefused, as its comment says.
 var (
 	// ErrTimeout: the modem did not finish a command within its timeout
-	// (from the manuals) or the caller's context deadline.
-	ErrTimeout = errors.New("atmodem: command timed out")
+	// (from the manuals) or the caller's context deadline. Fate: ErrFateUnknown.
+	ErrTimeout = sentinel("atmodem: command timed out", FateUnknown)
 	// ErrClosed: the transport is closed (Close was called, or the port
-	// reported EOF or an error).
-	ErrClosed = errors.New("atmodem: transport closed")
+	// reported EOF or an error). Fate: ErrLinkDown.
+	ErrClosed = sentinel("atmodem: transport closed", FateLinkDown)
 	// ErrModemReset: the modem rebooted (RDY, *ATREADY, QCRDY ...); every MQTT
-	// state in it is gone.
-	ErrModemReset = errors.New("atmodem: modem reset")
-	// ErrBusy: the modem answered result 14 (client is busy) after every retry.
-	ErrBusy = errors.New("atmodem: client is busy")
+	// state in it is gone. Fate: ErrLinkDown.
+	ErrModemReset = sentinel("atmodem: modem reset", FateLinkDown)
+	// ErrBusy: the modem answered result 14 (client is busy) after every retry. Fate: ErrFateUnknown.
+	ErrBusy = sentinel("atmodem: client is busy", FateUnknown)
 	// ErrCommandFailed: the modem answered ERROR, +CME ERROR or +CMS ERROR
-	// without an MQTT result code.
-	ErrCommandFailed = errors.New("atmodem: command failed")
+	// without an MQTT result code. Fate: ErrFateUnknown.
+	ErrCommandFailed = sentinel("atmodem: command failed", FateUnknown)
 	// ErrInvalidParameter: a parameter is out of the model's range or holds a
-	// byte the modem would misread; nothing was written. See *ParamError.
-	ErrInvalidParameter = errors.New("atmodem: invalid parameter")
-	// ErrConnectionLost: the modem reported +CMQTTCONNLOST.
-	ErrConnectionLost = errors.New("atmodem: connection lost")
-	// ErrNoNetwork: the modem reported +CMQTTNONET.
-	ErrNoNetwork = errors.New("atmodem: no network")
-	// ErrKeepalive: the modem reported +CMQTTPING (keepalive failed).
-	ErrKeepalive = errors.New("atmodem: keepalive failed")
+	// byte the modem would misread; nothing was written. See *ParamError. Fate: ErrRefused.
+	ErrInvalidParameter = sentinel("atmodem: invalid parameter", FateRefused)
+	// ErrConnectionLost: the modem reported +CMQTTCONNLOST. Fate: ErrLinkDown.
+	ErrConnectionLost = sentinel("atmodem: connection lost", FateLinkDown)
+	// ErrNoNetwork: the modem reported +CMQTTNONET. Fate: ErrLinkDown.
+	ErrNoNetwork = sentinel("atmodem: no network", FateLinkDown)
+	// ErrKeepalive: the modem reported +CMQTTPING (keepalive failed). Fate: ErrLinkDown.
+	ErrKeepalive = sentinel("atmodem: keepalive failed", FateLinkDown)
 	// ErrIndexInUse: the client index is held by another Session.
 	ErrIndexInUse = errors.New("atmodem: client index in use")
 	// ErrNoFreeIndex: every client index of the modem is held.

@@ -35,6 +35,7 @@ const maxAnswerLines = 1024
 type inflight struct {
 	req      request
 	name     string // the command's result name, e.g. "+CMQTTPUB"
+	model    Model  // the model family when the command was sent (gives result codes their fate)
 	needInfo bool   // resynchronisation: OK/ERROR count only after an info line
 
 	lines    []string
@@ -98,7 +99,7 @@ func (c *inflight) redacted() string { return redactString(c.req.line, c.req.red
 
 // resultError is the *ResultError of code for this command.
 func (c *inflight) resultError(code ResultCode) error {
-	return &ResultError{Command: c.redacted(), Code: code}
+	return &ResultError{Command: c.redacted(), Code: code, Model: c.model}
 }
 
 // finishFinal completes a command whose final line and OK (or grace) are in.
@@ -262,6 +263,7 @@ func (m *Modem) run(ctx context.Context, r request, needInfo bool) (response, er
 
 	c := newInflight(r, needInfo)
 	c.notify = m.notify
+	c.model = m.Model()
 	select {
 	case <-m.notify: // a signal of an earlier command that ended by itself
 	default:

@@ -168,7 +168,7 @@ func (b *broker311) publish(ctx context.Context, p *packets.PublishPacket) {
 	err := a.publish(ctx, atmodem.Publish{
 		Topic: p.TopicName, Payload: p.Payload, QoS: p.Qos, Retain: p.Retain, Dup: p.Dup,
 	})
-	if err != nil && p.Qos > 0 && !permanent(err) {
+	if err != nil && p.Qos > 0 && atmodem.FateOf(err) != atmodem.FateRefused {
 		a.failTransient("publish", err)
 		return
 	}

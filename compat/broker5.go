@@ -285,7 +285,7 @@ func (b *broker5) publish(ctx context.Context, p *packets.Publish) {
 	var rc byte
 	text := ""
 	if err != nil {
-		if p.QoS > 0 && !permanent(err) {
+		if p.QoS > 0 && atmodem.FateOf(err) != atmodem.FateRefused {
 			a.failTransient("publish", err)
 			return
 		}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/cellmqtt/cellmqtt/atmodem"
-	"github.com/cellmqtt/cellmqtt/internal/simcom"
 )
 
 // connectRefusal maps why the modem's connect sequence failed to an MQTT
@@ -44,25 +43,6 @@ func connectRefusal(err error) (rc311 byte, rc5 byte) {
 
 // connackV5 maps MQTT 3.1.1 CONNACK return codes 1-5 to MQTT 5 reason codes.
 var connackV5 = [...]byte{0, 0x84, 0x85, 0x88, 0x86, 0x87}
-
-// permanent reports whether a failed publish, subscribe or unsubscribe
-// would fail again the same way: a parameter the modem cannot carry, or a
-// result code that says the request itself is bad. Other failures (no
-// connection, timeout, busy, socket errors) are transient.
-func permanent(err error) bool {
-	if errors.Is(err, atmodem.ErrInvalidParameter) {
-		return true
-	}
-	var re *atmodem.ResultError
-	if errors.As(err, &re) {
-		switch re.Code {
-		case simcom.CodeBadUTF8, simcom.CodeInvalidParameter, simcom.CodeNotSupported,
-			simcom.CodeTopicEmpty, simcom.CodeLengthOutOfRange:
-			return true
-		}
-	}
-	return false
-}
 
 // lostError is what the client reads after the modem reported the end of
 // the connection: it wraps io.EOF and the event's error, so both

@@ -37,24 +37,6 @@ func TestConnectRefusal(t *testing.T) {
 	}
 }
 
-func TestPermanent(t *testing.T) {
-	tests := []struct {
-		err  error
-		want bool
-	}{
-		{&atmodem.ParamError{Param: "payload"}, true},
-		{&atmodem.ResultError{Code: 22}, true},
-		{&atmodem.ResultError{Code: 11}, false},
-		{atmodem.ErrTimeout, false},
-		{errors.Join(atmodem.ErrBusy), false},
-	}
-	for _, tt := range tests {
-		if got := permanent(tt.err); got != tt.want {
-			t.Errorf("permanent(%v) = %t, want %t", tt.err, got, tt.want)
-		}
-	}
-}
-
 func TestLostErrorWrapsBoth(t *testing.T) {
 	for _, kind := range []struct {
 		ev       atmodem.Event
