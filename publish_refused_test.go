@@ -96,6 +96,8 @@ func (r *refusingModem) command(line string) {
 	case "AT+CMQTTPUB":
 		r.pubs++
 		r.out = append(r.out, "\r\nOK\r\n\r\n+CMQTTPUB: "+idx+","+strconv.Itoa(r.pubCode)+"\r\n"...)
+	case "AT+CSQ", "AT+CMEE?": // the engine's markers
+		r.out = append(r.out, "\r\n+"+strings.TrimSuffix(name[3:], "?")+": 0\r\n\r\nOK\r\n"...)
 	case "AT+CMQTTTOPIC", "AT+CMQTTPAYLOAD":
 		f := strings.Split(args, ",")
 		r.want, _ = strconv.Atoi(f[len(f)-1])

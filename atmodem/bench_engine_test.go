@@ -113,7 +113,7 @@ func (im *instantModem) Close() error {
 // bytes of data, OK) against an instantly answering modem: allocations and
 // CPU per exec.
 func BenchmarkExecDataCommand(b *testing.B) {
-	m := New(newInstantModem())
+	m := New(newInstantModem(), inStep())
 	defer m.Close()
 	data := bytes.Repeat([]byte("x"), 1024)
 	req := request{line: "AT+CMQTTPAYLOAD=0,1024", data: data, index: 0}
@@ -131,7 +131,7 @@ func BenchmarkExecDataCommand(b *testing.B) {
 // AT+CMQTTTOPIC with a 20-byte topic, AT+CMQTTPAYLOAD with 256 bytes and
 // AT+CMQTTPUB with its result after OK, against an instantly answering modem.
 func BenchmarkExecPublishSequence(b *testing.B) {
-	m := New(newInstantModem())
+	m := New(newInstantModem(), inStep())
 	defer m.Close()
 	topic := []byte("sensors/garage/temp0")
 	payload := bytes.Repeat([]byte{0xa5}, 256)

@@ -53,10 +53,10 @@ func TestDataLooksLikeAnswer(t *testing.T) {
 
 // TestExecLostPromptFeedsTheWaitingModem: when a data command times out
 // before its '>' prompt, the modem may have sent the prompt (lost on the
-// line) and still wait for the data. The next command first gives it that
-// many filler bytes and a CR, so the modem does not swallow the
-// resynchronisation or the next command as data; a modem that never saw the
-// command answers ERROR to the filler line, which is ignored.
+// line) and still wait for the data. The marker that brings the engine back
+// in step is preceded by that many filler bytes and a CR, so the modem does
+// not swallow the marker or the next command as data; a modem that never
+// saw the command answers ERROR to the filler line, which is ignored.
 func TestExecLostPromptFeedsTheWaitingModem(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -71,7 +71,7 @@ func TestExecLostPromptFeedsTheWaitingModem(t *testing.T) {
 				m, sm := startModem(t, mode, []step{
 					{expect: "AT+CMQTTTOPIC=0,8\r"}, // the prompt is lost
 					{expect: "xxxxxxxx\r", reply: tt.filler},
-					{expect: "AT+CGMM\r", reply: "\r\nA7670E-LASE\r\n\r\nOK\r\n"},
+					{expect: "AT+CSQ\r", reply: "\r\n+CSQ: 9,99\r\n\r\nOK\r\n"}, // the marker
 					{expect: "AT+CSQ\r", reply: "\r\n+CSQ: 20,99\r\n\r\nOK\r\n"},
 				})
 				_, err := m.exec(testCtx(t), request{line: "AT+CMQTTTOPIC=0,8", data: []byte("sensors1"), index: 0, timeout: 50 * time.Millisecond})

@@ -30,6 +30,11 @@ var (
 	ErrNoNetwork = sentinel("atmodem: no network", FateLinkDown)
 	// ErrKeepalive: the modem reported +CMQTTPING (keepalive failed). Fate: ErrLinkDown.
 	ErrKeepalive = sentinel("atmodem: keepalive failed", FateLinkDown)
+	// ErrOutOfStep: the modem did not prove that it answers in step (a
+	// marker command went unanswered: the port hangs, the modem boots or is
+	// gone) before the caller's context ended; the command was not written.
+	// Fate: ErrLinkDown.
+	ErrOutOfStep = sentinel("atmodem: modem not answering in step", FateLinkDown)
 	// ErrIndexInUse: the client index is held by another Session.
 	ErrIndexInUse = errors.New("atmodem: client index in use")
 	// ErrNoFreeIndex: every client index of the modem is held.

@@ -48,6 +48,10 @@ type Event struct {
 	Cause   ConnLostCause // EventConnLost
 	Code    ResultCode    // EventPingFail
 	Err     error         // loss kinds: says which, wraps the sentinel
+	// Seq is the position of the event in the modem's output: events and
+	// command answers read later have a higher Seq. A loss with a Seq below
+	// Session.ConnectedSeq happened before the current connection was made.
+	Seq uint64
 }
 
 // eventQueue is the unbounded, ordered queue between the AT reader (push,

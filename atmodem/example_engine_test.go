@@ -22,6 +22,8 @@ func fakeModem(conn net.Conn, done chan<- struct{}) {
 		switch line {
 		case "AT+CSQ\r":
 			fmt.Fprint(conn, "\r\n+CSQ: 23,0\r\n\r\n+CMQTTCONNLOST: 0,1\r\n\r\nOK\r\n")
+		case "AT+CMEE?\r":
+			fmt.Fprint(conn, "\r\n+CMEE: 0\r\n\r\nOK\r\n")
 		default:
 			fmt.Fprint(conn, "\r\nERROR\r\n")
 		}
@@ -30,7 +32,9 @@ func fakeModem(conn net.Conn, done chan<- struct{}) {
 
 // New runs the engine on any byte stream; Command returns the information
 // lines of the answer, without the unsolicited result codes that arrived
-// in between (those go to the sessions).
+// in between (those go to the sessions). Before the first command the
+// engine proves with two marker commands (AT+CSQ, AT+CMEE?) that what it
+// reads are answers to its own commands, not a previous program's.
 func ExampleNew() {
 	host, device := net.Pipe()
 	done := make(chan struct{})

@@ -143,6 +143,8 @@ func (a *answeringModem) command(line string) {
 		a.send("\r\n+CMQTTACCQ: 0,\"\",0\r\n+CMQTTACCQ: 1,\"\",0\r\n\r\nOK\r\n")
 	case "AT+CSQ":
 		a.send("\r\n+CSQ: 23,0\r\n\r\nOK\r\n")
+	case "AT+CMEE?":
+		a.send("\r\n+CMEE: 0\r\n\r\nOK\r\n")
 	default:
 		a.send("\r\nOK\r\n")
 	}

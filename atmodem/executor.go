@@ -1,7 +1,6 @@
 package atmodem
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -25,6 +24,7 @@ type request struct {
 type response struct {
 	lines []string   // information lines of the answer (not URCs), without CRLF
 	code  ResultCode // the final result code when final was set and seen (0 = success)
+	seq   uint64     // the reader's position when the command finished (Event.Seq order)
 }
 
 // maxAnswerLines bounds the information lines kept for one command.
@@ -33,13 +33,11 @@ const maxAnswerLines = 1024
 // inflight is the state of the command in flight. Its fields are guarded by
 // Modem.mu; the channels are closed once each.
 type inflight struct {
-	req      request
-	name     string // the command's result name, e.g. "+CMQTTPUB"
-	model    Model  // the model family when the command was sent (gives result codes their fate)
-	needInfo bool   // resynchronisation: OK/ERROR count only after an info line
+	req   request
+	name  string // the command's result name, e.g. "+CMQTTPUB"
+	model Model  // the model family when the command was sent (gives result codes their fate)
 
 	lines    []string
-	infoSeen bool
 	sawOK    bool
 	sawFinal bool
 	code     ResultCode // of the final line
@@ -48,7 +46,16 @@ type inflight struct {
 	prompted bool
 	echoed   bool // the modem echoed the command line (ATE1): it echoes data too
 	finished bool
-	err      error
+	// terminated: the line that ends the answer was read (OK, ERROR, or
+	// the final result after OK). A command that finished otherwise
+	// (timeout, cancelled, final result without OK) leaves the engine out
+	// of step (step.go).
+	terminated bool
+	// unsure: an OK came before the data prompt: a late answer of an
+	// earlier command, so the engine goes out of step.
+	unsure bool
+	seq    uint64 // the reader's position when the command finished
+	err    error
 
 	// notify (capacity 1) is signalled whenever prompted, sawFinal or
 	// finished changes; the waiting exec reads them under Modem.mu. It is
@@ -57,12 +64,8 @@ type inflight struct {
 	notify chan struct{}
 }
 
-func newInflight(r request, needInfo bool) *inflight {
-	return &inflight{
-		req:      r,
-		name:     commandName(r.line),
-		needInfo: needInfo,
-	}
+func newInflight(r request) *inflight {
+	return &inflight{req: r, name: commandName(r.line)}
 }
 
 // signal wakes the exec waiting for c without blocking.
@@ -92,7 +95,7 @@ func (c *inflight) finish(err error) {
 func (c *inflight) fail(err error) { c.finish(err) }
 
 // response returns the answer collected so far.
-func (c *inflight) response() response { return response{lines: c.lines, code: c.code} }
+func (c *inflight) response() response { return response{lines: c.lines, code: c.code, seq: c.seq} }
 
 // redacted is the command line with its secrets hidden, for errors.
 func (c *inflight) redacted() string { return redactString(c.req.line, c.req.redact) }
@@ -116,26 +119,30 @@ func (c *inflight) finishFinal() {
 func (c *inflight) onLine(line string) bool {
 	switch {
 	case line == "OK":
-		if c.needInfo && !c.infoSeen {
-			return true // a late OK of the command that timed out
-		}
 		c.sawOK = true
+		if c.req.data != nil && !c.prompted {
+			// A data command is answered by its prompt first: this OK
+			// belongs to an earlier command.
+			c.unsure = true
+			c.terminate(fmt.Errorf("%w: %s: OK before the data prompt (an earlier command's answer)", ErrOutOfStep, c.redacted()))
+			return true
+		}
 		if c.req.final == "" || c.sawFinal {
+			c.terminated = true
 			c.finishFinal()
 		}
 		return true
 	case isErrorLine(line):
-		if c.needInfo && !c.infoSeen {
-			return true
-		}
+		// Before the prompt of a data command this is the modem refusing
+		// the command line: in step, no earlier answer is left to come.
 		switch {
 		case c.sawFinal && c.code != simcom.CodeOK:
-			c.finish(c.resultError(c.code))
+			c.terminate(c.resultError(c.code))
 		case c.hasOwn && c.ownCode != simcom.CodeOK:
 			c.code = c.ownCode
-			c.finish(c.resultError(c.ownCode))
+			c.terminate(c.resultError(c.ownCode))
 		default:
-			c.finish(fmt.Errorf("%w: %s: %s", ErrCommandFailed, c.redacted(), line))
+			c.terminate(fmt.Errorf("%w: %s: %s", ErrCommandFailed, c.redacted(), line))
 		}
 		return true
 	}
@@ -159,6 +166,7 @@ func (c *inflight) onLine(line string) bool {
 				first := !c.sawFinal
 				c.sawFinal, c.code = true, code
 				if c.sawOK {
+					c.terminated = true
 					c.finishFinal()
 				} else if first {
 					c.signal()
@@ -168,23 +176,28 @@ func (c *inflight) onLine(line string) bool {
 			c.ownCode, c.hasOwn = code, true
 		}
 	}
-	if c.needInfo && strings.HasPrefix(line, "+") {
-		return true // not the resynchronisation answer
-	}
-	c.infoSeen = true
 	if len(c.lines) < maxAnswerLines {
 		c.lines = append(c.lines, line)
 	}
 	return true
 }
 
+// terminate completes the command with err on the line that ends its
+// answer.
+func (c *inflight) terminate(err error) {
+	c.terminated = true
+	c.finish(err)
+}
+
 // exec runs one command with one command in flight for the whole modem.
 //
-// It writes r.line and "\r"; when r.data is not nil it waits for the '>'
-// prompt and writes r.data. It completes by the rules of DESIGN.md section
-// 4 (see inflight.onLine). Result 14 (client is busy) sends the whole
-// command again with a doubling backoff, up to the configured number of
-// attempts; after the last the error wraps the *ResultError and ErrBusy.
+// It first makes sure the engine is in step with the modem (step.go), then
+// writes r.line and "\r"; when r.data is not nil it waits for the '>'
+// prompt and writes r.data. It completes by the rules of
+// docs/architecture.md, "AT framing" (see inflight.onLine). Result 14
+// (client is busy) sends the whole command again with a doubling backoff,
+// up to the configured number of attempts; after the last the error wraps
+// the *ResultError and ErrBusy.
 func (m *Modem) exec(ctx context.Context, r request) (response, error) {
 	if strings.ContainsAny(r.line, "\r\n") {
 		return response{}, &ParamError{Param: "command", Model: m.Model(), Reason: "contains CR or LF"}
@@ -195,10 +208,7 @@ func (m *Modem) exec(ctx context.Context, r request) (response, error) {
 	defer func() { <-m.sem }()
 	backoff := m.cfg.busyBackoff
 	for attempt := 1; ; attempt++ {
-		if err := m.resyncIfNeeded(ctx); err != nil {
-			return response{}, err
-		}
-		resp, err := m.run(ctx, r, false)
+		resp, err := m.attempt(ctx, r)
 		if err == nil || !isBusy(err) {
 			return resp, err
 		}
@@ -248,20 +258,36 @@ func (m *Modem) acquire(ctx context.Context, r request) error {
 	}
 }
 
-// run sends one attempt of r and waits for its answer.
-func (m *Modem) run(ctx context.Context, r request, needInfo bool) (response, error) {
+// attempt sends r once, within its timeout: it waits for the engine to be
+// in step and for a message streaming in to end, then runs the command.
+func (m *Modem) attempt(ctx context.Context, r request) (response, error) {
 	timeout := r.timeout
 	if timeout <= 0 {
 		timeout = m.cfg.defaultTimeout
 	}
+	deadline := time.Now().Add(timeout)
+	sctx, cancel := context.WithDeadline(ctx, deadline)
+	err := m.inStep(sctx, r)
+	cancel()
+	if err != nil {
+		return response{}, err
+	}
 	if err := m.waitRXIdle(ctx, r); err != nil {
 		return response{}, err
+	}
+	return m.run(ctx, r, time.Until(deadline))
+}
+
+// run writes r and waits up to timeout for its answer.
+func (m *Modem) run(ctx context.Context, r request, timeout time.Duration) (response, error) {
+	if timeout <= 0 {
+		timeout = time.Millisecond
 	}
 	deadline := time.Now().Add(timeout)
 	timer := m.cmdTimer(timeout)
 	defer timer.Stop()
 
-	c := newInflight(r, needInfo)
+	c := newInflight(r)
 	c.notify = m.notify
 	c.model = m.Model()
 	select {
@@ -293,6 +319,9 @@ func (m *Modem) run(ctx context.Context, r request, needInfo bool) (response, er
 		finished, prompted, final := c.finished, c.prompted, c.sawFinal
 		if finished {
 			resp, err := c.response(), c.err
+			if !c.terminated || c.unsure {
+				m.stepOut(c, "answer incomplete")
+			}
 			m.mu.Unlock()
 			return resp, err
 		}
@@ -344,27 +373,22 @@ func (m *Modem) detach(c *inflight) {
 
 // expire ends c when its time is up or its context ended. A command whose
 // final result is in but whose OK/ERROR did not come completes by that
-// result; otherwise it fails with ErrTimeout and the next command first
-// resynchronises, so a late answer is not taken for the next one's.
+// result; otherwise it fails with ErrTimeout. Either way its answer is not
+// all read: the engine is out of step until a marker proves otherwise.
 func (m *Modem) expire(c *inflight, timeout time.Duration, ctxErr error) (response, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.detach(c)
 	if c.finished {
+		if !c.terminated || c.unsure {
+			m.stepOut(c, "answer incomplete")
+		}
 		return c.response(), c.err
 	}
+	m.stepOut(c, "no answer in time")
 	if c.sawFinal && ctxErr == nil {
 		c.finishFinal()
 		return c.response(), c.err
-	}
-	if !c.needInfo {
-		m.resync = true
-		if c.req.data != nil && !c.prompted {
-			// The prompt may be lost rather than never sent: then the
-			// modem still waits for the data, and would take the next
-			// command line for it.
-			m.orphanData = len(c.req.data)
-		}
 	}
 	if ctxErr != nil {
 		c.finish(fmt.Errorf("%w: %s: %w", ErrTimeout, c.redacted(), ctxErr))
@@ -410,45 +434,4 @@ func (m *Modem) releaseRX() {
 		close(m.rxBusy)
 		m.rxBusy = nil
 	}
-}
-
-// resyncIfNeeded runs the resynchronisation command after a timeout: its
-// answer must contain an information line before OK, so a late OK or ERROR
-// of the command that timed out is not mistaken for it, nor for the answer
-// of the command that comes next. It gives up silently (the command is sent
-// anyway) unless the transport closed or ctx ended.
-func (m *Modem) resyncIfNeeded(ctx context.Context) error {
-	m.mu.Lock()
-	need, orphan := m.resync, m.orphanData
-	m.resync, m.orphanData = false, 0
-	m.mu.Unlock()
-	if !need {
-		return nil
-	}
-	if orphan > 0 {
-		// A data command timed out before its prompt: a modem that sent
-		// the prompt (lost on the way) waits for exactly that many bytes.
-		// Give them, then a CR: a waiting modem takes the filler as the
-		// data and ignores the empty line; a modem that never saw the
-		// command answers ERROR to the filler line. Either way it listens
-		// for commands again, and the resynchronisation below sorts the
-		// late answers out.
-		filler := append(bytes.Repeat([]byte{'x'}, orphan), '\r')
-		if err := m.write(filler, nil); err != nil {
-			return fmt.Errorf("%w: resynchronising after a timeout: %w", ErrClosed, err)
-		}
-	}
-	rctx, cancel := context.WithTimeout(ctx, m.cfg.resyncTimeout)
-	defer cancel()
-	_, err := m.run(rctx, request{line: m.cfg.resyncCommand, index: -1, timeout: m.cfg.resyncTimeout}, true)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, ErrClosed):
-		return err
-	case ctx.Err() != nil:
-		return fmt.Errorf("%w: resynchronising after a timeout: %w", ErrTimeout, ctx.Err())
-	}
-	m.trace.problem("resynchronisation failed", err)
-	return nil
 }

@@ -22,7 +22,7 @@ func testCtx(t *testing.T) context.Context {
 func startModem(t *testing.T, mode delivery, steps []step, opts ...Option) (*Modem, *scriptModem) {
 	t.Helper()
 	sm := newScriptModem(t, mode, steps...)
-	m := New(sm, opts...)
+	m := New(sm, append([]Option{inStep()}, opts...)...)
 	t.Cleanup(func() {
 		_ = m.Close()
 		sm.verify(t)
@@ -184,18 +184,18 @@ func TestExecDataIsBinaryExact(t *testing.T) {
 func TestExecTimeoutThenNextWorks(t *testing.T) {
 	tests := []struct {
 		name     string
-		lateSync string // what the modem answers to the resynchronisation command
+		lateSync string // what the modem answers to the marker (AT+CSQ)
 	}{
-		{"no late answer", "\r\nA7670E-LASE\r\n\r\nOK\r\n"},
-		{"late OK before the sync answer", "\r\nOK\r\n\r\nA7670E-LASE\r\n\r\nOK\r\n"},
-		{"late result and ERROR before the sync answer", "\r\n+CMQTTDISC: 0,0\r\n\r\nERROR\r\n\r\nA7670E-LASE\r\n\r\nOK\r\n"},
+		{"no late answer", "\r\n+CSQ: 9,99\r\n\r\nOK\r\n"},
+		{"late OK before the marker's answer", "\r\nOK\r\n\r\n+CSQ: 9,99\r\n\r\nOK\r\n"},
+		{"late result and ERROR before the marker's answer", "\r\n+CMQTTDISC: 0,0\r\n\r\nERROR\r\n\r\n+CSQ: 9,99\r\n\r\nOK\r\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			forEachDelivery(t, func(t *testing.T, mode delivery) {
 				m, sm := startModem(t, mode, []step{
 					{expect: "AT+CMQTTDISC=0,60\r"}, // never answered in time
-					{expect: "AT+CGMM\r", reply: tc.lateSync},
+					{expect: "AT+CSQ\r", reply: tc.lateSync},
 					{expect: "AT+CSQ\r", reply: "\r\n+CSQ: 20,99\r\n\r\nOK\r\n"},
 				})
 				_, err := m.exec(testCtx(t), request{line: "AT+CMQTTDISC=0,60", final: "+CMQTTDISC", index: 0, timeout: 50 * time.Millisecond})
@@ -218,7 +218,7 @@ func TestExecTimeoutThenNextWorks(t *testing.T) {
 func TestExecContextEnds(t *testing.T) {
 	m, _ := startModem(t, deliverWhole, []step{
 		{expect: "AT+CMQTTCONNECT=0,\"tcp://a.b.c:1883\",60,1\r", reply: "\r\nOK\r\n"},
-		{expect: "AT+CGMM\r", reply: "\r\n+CMQTTCONNECT: 0,0\r\n\r\nSIMCOM_SIM7600G\r\n\r\nOK\r\n"},
+		{expect: "AT+CSQ\r", reply: "\r\n+CMQTTCONNECT: 0,0\r\n\r\n+CSQ: 9,99\r\n\r\nOK\r\n"}, // late result, then the marker's answer
 		{expect: "AT\r", reply: "\r\nOK\r\n"},
 	})
 	ctx, cancel := context.WithTimeout(testCtx(t), 30*time.Millisecond)
@@ -262,6 +262,7 @@ func TestExecBootMidCommand(t *testing.T) {
 		rec := newEventRecorder()
 		m, sm := startModem(t, mode, []step{
 			{expect: "AT+CMQTTCONNECT=0,\"tcp://a.b.c:1883\",60,1\r", reply: "\r\nOK\r\n\x00\r\nRDY\r\n\r\n+CPIN: READY\r\n\r\nSMS DONE\r\n\r\nPB DONE\r\n"},
+			markerCSQ, // the new firmware may still answer what was written as it rebooted
 			{expect: "AT\r", reply: "\r\nOK\r\n"},
 		}, rec.option())
 		_, err := m.exec(testCtx(t), request{line: "AT+CMQTTCONNECT=0,\"tcp://a.b.c:1883\",60,1", final: "+CMQTTCONNECT", index: 0})
@@ -290,7 +291,7 @@ func TestExecBootBurstOneReset(t *testing.T) {
 			step{expect: "AT+CMQTTSTART\r", reply: "\r\n+CPIN: READY\r\n\r\nSMS DONE\r\n\r\nPB DONE\r\n\r\n*ATREADY: 1\r\n\r\nOK\r\n\r\n+CMQTTSTART: 0\r\n"},
 			step{expect: "AT\r", reply: "\r\n*ATREADY: 1\r\n"},
 		)
-		m := New(sm, rec.option())
+		m := New(sm, inStep(), rec.option())
 		t.Cleanup(func() { _ = m.Close() })
 		sm.inject("\x00\r\nRDY\r\n")
 		if ev := rec.next(t); ev.Kind != EventReset || !errors.Is(ev.Err, ErrModemReset) {
@@ -434,7 +435,7 @@ func TestExecSplitAtEveryBoundary(t *testing.T) {
 	for k := 1; k < len(reply); k++ {
 		rec := newEventRecorder()
 		sm := newScriptModem(t, deliverSplit(k), step{expect: "AT+CMQTTPUB=0,1,60\r", reply: reply})
-		m := New(sm, rec.option())
+		m := New(sm, inStep(), rec.option())
 		resp, err := m.exec(testCtx(t), request{line: "AT+CMQTTPUB=0,1,60", final: "+CMQTTPUB", index: 0})
 		if err != nil || len(resp.lines) != 0 {
 			t.Fatalf("split %d: lines %q, err %v", k, resp.lines, err)
@@ -450,20 +451,35 @@ func TestExecSplitAtEveryBoundary(t *testing.T) {
 	}
 }
 
-func TestExecResyncFailsThenCommandGoes(t *testing.T) {
+// TestExecOutOfStepWritesNothing: after a timeout nothing but markers is
+// written until one is proved; a marker of a kind still pending is never
+// used, and a marker answered with ERROR (no information line) proves
+// nothing. The command waiting behind fails with ErrOutOfStep when its
+// context ends first, and goes out once a marker is proved.
+func TestExecOutOfStepWritesNothing(t *testing.T) {
 	shortResync := Option(func(c *config) { c.resyncTimeout = 50 * time.Millisecond })
 	m, sm := startModem(t, deliverWhole, []step{
-		{expect: "AT+CSQ\r"},
-		{expect: "AT+CGMM\r", reply: "\r\nERROR\r\n"}, // no information line: not in sync
-		{expect: "AT\r", reply: "\r\nOK\r\n"},
+		{expect: "AT+CSQ\r"}, // never answered in time: +CSQ is pending
+		{expect: "AT+CMEE?\r", reply: "\r\nERROR\r\n"},
+		{expect: "AT+CGMR\r"}, // every kind pending now: no further marker
 	}, shortResync, WithDefaultTimeout(50*time.Millisecond))
 	if _, err := m.exec(testCtx(t), request{line: "AT+CSQ", index: -1}); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}
+	_, err := m.exec(testCtx(t), request{line: "AT", index: -1, timeout: 300 * time.Millisecond})
+	if !errors.Is(err, ErrOutOfStep) || FateOf(err) != FateLinkDown {
+		t.Fatalf("err = %v, want ErrOutOfStep (link down)", err)
+	}
+	sm.waitSteps(t)
+	if strings.Contains(sm.written(), "AT\r") {
+		t.Fatalf("wrote %q: the command went out while out of step", sm.written())
+	}
+	// The backlog comes: the late CSQ answer and the CGMR marker's.
+	sm.inject("\r\n+CSQ: 20,99\r\n\r\nOK\r\n\r\n+CGMR: LE20B04SIM7600M22\r\n\r\nOK\r\n")
+	sm.add(step{expect: "AT\r", reply: "\r\nOK\r\n"})
 	if _, err := m.exec(testCtx(t), request{line: "AT", index: -1, timeout: time.Second}); err != nil {
 		t.Fatal(err)
 	}
-	sm.waitSteps(t)
 }
 
 func TestExecFinalWithoutOK(t *testing.T) {
@@ -501,7 +517,7 @@ func (failingWrites) Write([]byte) (int, error) {
 
 func TestExecWriteFails(t *testing.T) {
 	sm := newScriptModem(t, deliverWhole)
-	m := New(failingWrites{sm})
+	m := New(failingWrites{sm}, inStep())
 	defer m.Close()
 	_, err := m.exec(testCtx(t), request{line: "AT", index: -1})
 	if !errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), "input/output error") {

@@ -41,7 +41,7 @@ func FuzzReader(f *testing.F) {
 			}
 		}
 		m.fr.init(m.promptWanted)
-		c := newInflight(request{line: "AT+CMQTTTOPIC=0,3", data: []byte("a/b"), index: 0}, false)
+		c := newInflight(request{line: "AT+CMQTTTOPIC=0,3", data: []byte("a/b"), index: 0})
 		m.cur = c
 		m.fr.feed(data, m.handleFrame)
 		if len(c.lines) > maxAnswerLines || len(m.fr.line) > maxLineLen || cap(m.rx.payload) > maxDataLen || cap(m.rx.topic) > maxDataLen {

@@ -16,42 +16,55 @@ import (
 //
 // The engine's parts, one file each: reader.go frames the byte stream
 // (lines, '>' prompts, length-delimited RX data); executor.go writes a
-// command and its data and decides when and how it completed; urc.go
-// classifies lines and routes URCs; rxmessage.go assembles received
-// messages; boot.go recognises reboots; trace.go logs the traffic.
+// command and its data and decides when and how it completed; step.go keeps
+// the engine in step with the modem's answers; urc.go classifies lines and
+// routes URCs; rxmessage.go assembles received messages; boot.go recognises
+// reboots; trace.go logs the traffic. docs/architecture.md says which
+// goroutine owns what.
 //
 // A Modem is safe for concurrent use; commands from several goroutines are
-// serialised. After a command timed out, the next one is preceded by a
-// resynchronisation command (AT+CGMM, whose answer has an information line)
-// so that a late answer of the lost command is not taken for the next one's.
+// serialised. Before its first command, and after any command whose answer
+// was not read whole, the engine proves with a marker command that the
+// modem answers in step (step.go), so that a late answer is never taken for
+// the answer of the next command.
 type Modem struct {
 	rw       io.ReadWriteCloser
 	cfg      config
 	trace    tracer
 	sessions sessionTable
 
-	sem    chan struct{} // holds one token per command in flight (capacity 1)
-	wmu    sync.Mutex    // serialises writes to rw
-	wbuf   []byte        // command line and CR being written; guarded by wmu
-	timer  *time.Timer   // the command timer (cmdTimer); used by the holder of sem only
-	notify chan struct{} // capacity 1: the command in flight changed (inflight.notify)
+	// Owned by the holder of sem (the goroutine running a command).
+	sem   chan struct{} // holds one token per command in flight (capacity 1)
+	timer *time.Timer   // the command timer (cmdTimer)
 
-	mu         sync.Mutex
-	model      Model
-	cur        *inflight     // the command in flight, nil when idle
-	lastLine   string        // the previous command line (its echo may come late)
-	rxBusy     chan struct{} // non-nil while a message streams in; closed at its end
-	resync     bool          // a command timed out: resynchronise before the next
-	orphanData int           // a data command timed out before its prompt: bytes the modem may still wait for
-	dataEcho   int8          // the modem echoes prompt data: 0 unknown, 1 yes, -1 no
-	err        error         // why the transport ended
-	rx         rxAssembler   // reader goroutine only
-	fr         framer        // reader goroutine only
+	wmu  sync.Mutex // serialises writes to rw
+	wbuf []byte     // command line and CR being written; guarded by wmu
 
-	// bootBurst (guarded by mu): the last line but boot noise and echoes
-	// was RDY or QCRDY, so a "*ATREADY" now ends that boot rather than
-	// announcing another.
+	// notify (capacity 1): the command in flight changed (inflight.notify).
+	notify chan struct{}
+
+	// Guarded by mu; written by the reader and the holder of sem.
+	mu       sync.Mutex
+	model    Model
+	cur      *inflight     // the command in flight, nil when idle
+	lastLine string        // the previous command line (its echo may come late)
+	rxBusy   chan struct{} // non-nil while a message streams in; closed at its end
+	step     stepState     // in step with the modem's answers (step.go)
+	dataEcho int8          // the modem echoes prompt data: 0 unknown, 1 yes, -1 no
+	seq      uint64        // frames read so far: the order of events and answers
+	err      error         // why the transport ended
+	// bootBurst: the last line but boot noise and echoes was RDY or QCRDY,
+	// so a "*ATREADY" now ends that boot rather than announcing another.
 	bootBurst bool
+
+	// Owned by the holder of fmu: the reader goroutine while it frames
+	// what it read, or the RX gap timer when it cuts a block short
+	// (rxgap.go).
+	fmu    sync.Mutex
+	fr     framer
+	rx     rxAssembler
+	rxGap  *time.Timer // armed while a data block is being read
+	lastRX time.Time   // when the last data byte of the block came
 
 	done       chan struct{} // closed when the transport ended
 	readerDone chan struct{} // closed when the reader goroutine returned
@@ -67,17 +80,22 @@ func New(rw io.ReadWriteCloser, opts ...Option) *Modem {
 		o(&cfg)
 	}
 	m := &Modem{
-		rw:         rw,
-		cfg:        cfg,
-		trace:      tracer{log: cfg.logger},
+		rw:  rw,
+		cfg: cfg,
+
 		sem:        make(chan struct{}, 1),
 		notify:     make(chan struct{}, 1),
 		model:      cfg.model,
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
 	}
+	m.trace.log = cfg.logger
 	m.fr.init(m.promptWanted)
 	m.fr.learnEcho = m.learnEcho
+	m.step.init()
+	if cfg.inStep {
+		m.step.out, m.step.extra = false, 0
+	}
 	go m.readLoop()
 	return m
 }
@@ -160,11 +178,7 @@ func (m *Modem) readLoop() {
 	for {
 		n, err := m.rw.Read(buf)
 		if n > 0 {
-			m.fr.feed(buf[:n], m.handleFrame)
-			if m.fr.dropped > 0 {
-				m.trace.problem(fmt.Sprintf("dropped %d bytes of over-long lines", m.fr.dropped), nil)
-				m.fr.dropped = 0
-			}
+			m.frame(buf[:n])
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
@@ -191,6 +205,11 @@ func (m *Modem) shutdown(cause error) {
 	close(m.done)
 	m.mu.Unlock()
 	m.trace.event("transport ended", err)
+	m.fmu.Lock()
+	if m.rxGap != nil {
+		m.rxGap.Stop()
+	}
+	m.fmu.Unlock()
 	m.emit(Event{Kind: EventClosed, Index: -1, Err: err})
 	// Make sure the transport is released even when it failed by itself.
 	m.closeOnce.Do(func() { _ = m.rw.Close() })

@@ -15,10 +15,11 @@ type config struct {
 	busyTries      int           // attempts of a command answered with result 14
 	busyBackoff    time.Duration // first wait between busy attempts; doubles
 	rxHold         time.Duration // longest wait for RXEND before writing anyway
+	rxGap          time.Duration // longest pause inside an RX data block before it is cut
 	finalGrace     time.Duration // wait for OK/ERROR once the final result is in
-	resyncCommand  string        // command used to resynchronise after a timeout
-	resyncTimeout  time.Duration
-	onEvent        func(Event) // test hook: sees every event after the sessions
+	resyncTimeout  time.Duration // how long a marker is waited for before the next (step.go)
+	onEvent        func(Event)   // test hook: sees every event after the sessions
+	inStep         bool          // test hook: start in step (no marker before the first command)
 }
 
 func defaultConfig() config {
@@ -28,8 +29,8 @@ func defaultConfig() config {
 		busyTries:      5,
 		busyBackoff:    100 * time.Millisecond,
 		rxHold:         5 * time.Second,
+		rxGap:          3 * time.Second,
 		finalGrace:     2 * time.Second,
-		resyncCommand:  "AT+CGMM",
 		resyncTimeout:  3 * time.Second,
 	}
 }
@@ -69,6 +70,19 @@ func WithRXHoldTimeout(d time.Duration) Option {
 	return func(c *config) {
 		if d > 0 {
 			c.rxHold = d
+		}
+	}
+}
+
+// WithRXGapTimeout sets how long the modem may pause in the middle of an
+// inbound data block (+CMQTTRXTOPIC / +CMQTTRXPAYLOAD) before the block is
+// taken as cut short (a reboot in the middle of a message): the partial
+// message is dropped and the bytes read are searched for boot messages.
+// The default is 3 s; a modem streams a block without pauses.
+func WithRXGapTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.rxGap = d
 		}
 	}
 }

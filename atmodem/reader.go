@@ -83,6 +83,15 @@ func (f *framer) feed(p []byte, emit func(frame)) {
 	}
 }
 
+// cut abandons the data block being read (it was cut short) and returns the
+// bytes read of it; they stay valid until the next feed.
+func (f *framer) cut() []byte {
+	got := f.data
+	f.need, f.data = 0, f.data[:0]
+	f.pendingLF = false
+	return got
+}
+
 // feedData copies data bytes; a CRLF that ends the header line is skipped
 // first.
 func (f *framer) feedData(p []byte, emit func(frame)) []byte {

@@ -57,6 +57,23 @@ type scriptModem struct {
 	done    chan struct{} // closed when every step is done
 }
 
+// inStep starts the engine in step with the modem: a scripted test of
+// another feature does not begin with the marker exchange every Modem
+// starts with (TestOpenSync tests that).
+func inStep() Option { return func(c *config) { c.inStep = true } }
+
+// openSync is the exchange every Modem starts with: two marker commands
+// whose answers prove that what the engine reads answers its own commands
+// (step.go).
+var openSync = []step{
+	{expect: "AT+CSQ\r", reply: "\r\n+CSQ: 20,99\r\n\r\nOK\r\n"},
+	{expect: "AT+CMEE?\r", reply: "\r\n+CMEE: 0\r\n\r\nOK\r\n"},
+}
+
+// markerCSQ is the first marker, answered: what the engine writes to get
+// back in step after a command whose answer it did not read whole.
+var markerCSQ = step{expect: "AT+CSQ\r", reply: "\r\n+CSQ: 20,99\r\n\r\nOK\r\n"}
+
 // step is one exchange of a scriptModem: the bytes the engine must write
 // and the bytes the modem answers.
 type step struct {
@@ -174,6 +191,20 @@ func (s *scriptModem) inject(reply string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.enqueue([]byte(reply))
+}
+
+// add appends steps to the script (after waitSteps saw the earlier ones
+// done) and plays what they already have.
+func (s *scriptModem) add(steps ...step) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.done:
+		s.done = make(chan struct{})
+	default:
+	}
+	s.steps = append(s.steps, steps...)
+	s.advance()
 }
 
 // hangup makes Read return io.EOF once the queued bytes are read.

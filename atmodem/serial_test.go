@@ -28,17 +28,26 @@ func TestOpenSerialPTY(t *testing.T) {
 	modemDone := make(chan error, 1)
 	go func() {
 		r := bufio.NewReader(master)
-		line, err := r.ReadString('\r')
-		if err != nil {
-			modemDone <- err
-			return
+		for _, ex := range []struct{ line, answer string }{
+			{"AT+CSQ\r", "\r\n+CSQ: 20,99\r\n\r\nOK\r\n"}, // the engine's markers (step.go)
+			{"AT+CMEE?\r", "\r\n+CMEE: 0\r\n\r\nOK\r\n"},
+			{"AT+CGMM\r", "\r\nSIMCOM_A7670E\r\n\r\nOK\r\n"},
+		} {
+			line, err := r.ReadString('\r')
+			if err != nil {
+				modemDone <- err
+				return
+			}
+			if line != ex.line {
+				modemDone <- errors.New("modem read " + line)
+				return
+			}
+			if _, err = master.Write([]byte(ex.answer)); err != nil {
+				modemDone <- err
+				return
+			}
 		}
-		if line != "AT+CGMM\r" {
-			modemDone <- errors.New("modem read " + line)
-			return
-		}
-		_, err = master.Write([]byte("\r\nSIMCOM_A7670E\r\n\r\nOK\r\n"))
-		modemDone <- err
+		modemDone <- nil
 	}()
 	lines, err := m.Command(testCtx(t), "AT+CGMM")
 	if err != nil {

@@ -286,7 +286,7 @@ func TestSessionRecovery(t *testing.T) {
 func TestSessionEventsInOrder(t *testing.T) {
 	forEachDelivery(t, func(t *testing.T, mode delivery) {
 		sm := newScriptModem(t, mode)
-		m := New(sm, WithModel(A7600))
+		m := New(sm, inStep(), WithModel(A7600))
 		s0 := newSession(t, m, 0)
 		s1 := newSession(t, m, 1)
 		sm.inject("\r\n+CMQTTRXSTART: 0,3,7\r\n+CMQTTRXTOPIC: 0,3\r\na/b\r\n+CMQTTRXPAYLOAD: 0,7\r\n\r\nOK\r\n\x00\r\n+CMQTTRXEND: 0\r\n" +

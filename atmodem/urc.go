@@ -139,7 +139,7 @@ func isErrorLine(line string) bool {
 	return line == "ERROR" || strings.HasPrefix(line, "+CME ERROR") || strings.HasPrefix(line, "+CMS ERROR")
 }
 
-// handleFrame takes one frame from the framer (reader goroutine).
+// handleFrame takes one frame from the framer (the holder of Modem.fmu).
 func (m *Modem) handleFrame(fr frame) {
 	switch fr.kind {
 	case framePrompt:
@@ -219,18 +219,15 @@ func (m *Modem) learnEcho(echoes bool) {
 	}
 }
 
-// handleLine routes one line: echo, boot message, URC, stray result, or a
-// line of the answer of the command in flight. It returns the event to
-// emit, if any.
+// handleLine routes one line: echo, boot message, URC, the answer of a
+// marker while out of step, a late answer, or a line of the answer of the
+// command in flight. It returns the event to emit, if any.
 func (m *Modem) handleLine(line string) (Event, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.seq++
 	c := m.cur
-	if c != nil {
-		m.trace.rxLine(line, c.req.redact)
-	} else {
-		m.trace.rxLine(line, nil)
-	}
+	m.trace.rxLine(line)
 	switch {
 	case c != nil && strings.EqualFold(line, c.req.line):
 		c.echoed = true
@@ -260,39 +257,77 @@ func (m *Modem) handleLine(line string) (Event, bool) {
 		}
 		return m.onURC(u, line)
 	}
+	if m.step.out {
+		if m.step.onLine(line) {
+			m.stepProved()
+		} else {
+			m.trace.event(fmt.Sprintf("late answer dropped while resynchronising: %q", m.trace.redact(line)), nil)
+		}
+		return Event{}, false
+	}
 	// The answer lines of AT+NAME carry +NAME; a "+OTHER: ..." line is a
 	// late result of another command or an unsolicited code. Commands
 	// without a +NAME (ATI, AT&V ...) take every other line.
 	if name, _, ok := resultName(line); ok && (c == nil || (c.name != "" && name != c.name && name != c.req.final &&
 		!strings.HasPrefix(name, "+CME ERROR") && !strings.HasPrefix(name, "+CMS ERROR"))) {
-		m.trace.problem("stray result dropped", fmt.Errorf("%q", line))
+		m.trace.problem("stray result dropped", fmt.Errorf("%q", m.trace.redact(line)))
 		return Event{}, false
 	}
 	if c == nil {
-		m.trace.problem("unsolicited line dropped", fmt.Errorf("%q", line))
+		if line == "OK" || isErrorLine(line) {
+			// An answer no command waits for: the modem is answering
+			// something the engine did not account for.
+			m.trace.problem("out of step with the modem (an answer came while no command was in flight): resynchronising",
+				fmt.Errorf("%q", line))
+			m.step.goOut()
+			return Event{}, false
+		}
+		m.trace.problem("unsolicited line dropped", fmt.Errorf("%q", m.trace.redact(line)))
 		return Event{}, false
 	}
 	if !c.onLine(line) {
-		m.trace.problem("result for another client index dropped", fmt.Errorf("%q", line))
+		m.trace.problem("result for another client index dropped", fmt.Errorf("%q", m.trace.redact(line)))
 	}
 	if c.finished {
+		c.seq = m.seq
 		m.detach(c)
 	}
 	return Event{}, false
 }
 
 // onBoot handles a boot message: the command in flight fails with
-// ErrModemReset and every session gets EventReset. m.mu is held.
+// ErrModemReset and every session gets EventReset. The modem forgot every
+// command it had not answered, so none is pending any more, except what
+// may have reached the new firmware: the command in flight and a marker in
+// flight (written before the reboot they are lost, written after boot
+// lines that only sat unread in the port they are answered). The engine
+// then resynchronises with a marker of another kind, at once. m.mu is held.
 func (m *Modem) onBoot(c *inflight, line string) Event {
 	err := fmt.Errorf("%w: modem sent %q", ErrModemReset, line)
+	st := &m.step
+	marker := -1
+	if st.out {
+		marker = st.marker
+	}
+	clear(st.pending)
+	st.extra, st.orphanData = 0, 0
 	if c != nil {
 		c.fail(fmt.Errorf("%w: modem sent %q during %s", ErrModemReset, line, c.redacted()))
+		c.seq = m.seq
 		m.detach(c)
+		st.goOut()
+		st.pend(c.pendingName())
+	}
+	if st.out {
+		if marker >= 0 {
+			st.pend(commandName(markers[marker].line))
+		}
+		st.marker, st.markerSig = -1, false
+		st.wake()
 	}
 	m.rx.abort()
 	m.releaseRX()
-	m.resync = false
-	return Event{Kind: EventReset, Index: -1, Err: err}
+	return Event{Kind: EventReset, Index: -1, Err: err, Seq: m.seq}
 }
 
 // onURC routes a well-formed URC. m.mu is held.
@@ -300,14 +335,18 @@ func (m *Modem) onURC(u urc, line string) (Event, bool) {
 	switch u.kind {
 	case urcConnLost:
 		i, cause := u.args[0], u.args[1]
-		return Event{Kind: EventConnLost, Index: i, Cause: ConnLostCause(cause),
-			Err: fmt.Errorf("%w: client %d: cause %d", ErrConnectionLost, i, cause)}, true
+		err := fmt.Errorf("%w: client %d: cause %d", ErrConnectionLost, i, cause)
+		m.endWaitingFor(i, err)
+		return Event{Kind: EventConnLost, Index: i, Cause: ConnLostCause(cause), Err: err, Seq: m.seq}, true
 	case urcPing:
 		i, code := u.args[0], ResultCode(u.args[1])
-		return Event{Kind: EventPingFail, Index: i, Code: code,
-			Err: fmt.Errorf("%w: client %d: result %d: %s", ErrKeepalive, i, int(code), code)}, true
+		err := fmt.Errorf("%w: client %d: result %d: %s", ErrKeepalive, i, int(code), code)
+		m.endWaitingFor(i, err)
+		return Event{Kind: EventPingFail, Index: i, Code: code, Err: err, Seq: m.seq}, true
 	case urcNoNet:
-		return Event{Kind: EventNoNetwork, Index: -1, Err: fmt.Errorf("%w: modem sent %q", ErrNoNetwork, line)}, true
+		err := fmt.Errorf("%w: modem sent %q", ErrNoNetwork, line)
+		m.endWaitingFor(-1, err)
+		return Event{Kind: EventNoNetwork, Index: -1, Err: err, Seq: m.seq}, true
 	case urcRXStart:
 		if err := m.rx.start(u.args[0], u.args[1], u.args[2]); err != nil {
 			m.trace.problem("received message", err)
@@ -330,7 +369,23 @@ func (m *Modem) onURC(u urc, line string) (Event, bool) {
 			m.trace.problem("received message dropped", err)
 			return Event{}, false
 		}
-		return Event{Kind: EventMessage, Index: msg.Index, Message: msg}, true
+		return Event{Kind: EventMessage, Index: msg.Index, Message: msg, Seq: m.seq}, true
 	}
 	return Event{}, false
+}
+
+// endWaitingFor ends the command in flight with err when it is a command of
+// client index i (every index for i = -1) that the modem accepted with OK
+// and whose result waits for the broker (PUB, SUB, UNSUB, CONNECT, DISC):
+// the connection it waited on is gone, and its result may never come. Its
+// answer is complete as far as the engine's step is concerned (a late
+// result line is dropped as stray). m.mu is held.
+func (m *Modem) endWaitingFor(i int, err error) {
+	c := m.cur
+	if c == nil || c.finished || c.req.final == "" || !c.sawOK || c.req.index < 0 || (i >= 0 && c.req.index != i) {
+		return
+	}
+	c.terminate(fmt.Errorf("%s: %w", c.redacted(), err))
+	c.seq = m.seq
+	m.detach(c)
 }

@@ -22,6 +22,7 @@ var basicHandlers = map[string]handler{
 	"+SIMEI":      cmdSIMEI,
 	"+CPIN":       cmdCPIN,
 	"+CSQ":        cmdCSQ,
+	"+CMEE":       cmdCMEE,
 	"+CREG":       cmdReg,
 	"+CGREG":      cmdReg,
 	"+CEREG":      cmdReg,
@@ -134,6 +135,35 @@ func cmdCSQ(s *Sim, c atCommand, r *reply) error {
 	} else {
 		execOnly(c, r, "+CSQ: 99,99")
 	}
+	return nil
+}
+
+// cmdCMEE is AT+CMEE (27.007 error reporting). The setting is kept for the
+// read form only: the emulator's errors are always a bare ERROR, as with
+// AT+CMEE=0, which is how the MQTT result codes are reported anyway.
+func cmdCMEE(s *Sim, c atCommand, r *reply) error {
+	switch c.Form {
+	case formTest:
+		r.line("+CMEE: (0-2)")
+	case formRead:
+		s.mu.Lock()
+		n := s.st.cmee
+		s.mu.Unlock()
+		r.line("+CMEE: " + strconv.Itoa(n))
+	case formWrite:
+		n, ok := basicArg(c, 0)
+		if !ok || n < 0 || n > 2 || len(c.Params) != 1 {
+			r.error()
+			return nil
+		}
+		s.mu.Lock()
+		s.st.cmee = n
+		s.mu.Unlock()
+	default:
+		r.error()
+		return nil
+	}
+	r.ok()
 	return nil
 }
 

@@ -88,6 +88,7 @@ type modemState struct {
 	network bool // data network up (NoNetwork takes it down)
 	regMode map[string]int
 	pdp     map[int]pdpContext
+	cmee    int // AT+CMEE setting (0 after power-up)
 }
 
 func newModemState(echo bool) modemState {

@@ -38,8 +38,10 @@ type outcome struct {
 // AT+CMQTTACCQ?. None carries a client parameter.
 var compatCleanup = regexp.MustCompile(`^AT\+CMQTT(DISC=[01],[0-9]+|DISC\?|REL=[01]|ACCQ\?)$`)
 
-// detection matches the commands that ask the modem for its model.
-var detection = regexp.MustCompile(`^(ATI|AT\+CGMM|AT\+CGMR)$`)
+// detection matches the commands that ask the modem for its model, and the
+// marker commands with which a new Modem proves it is in step with the
+// modem (atmodem/step.go) before its first command.
+var detection = regexp.MustCompile(`^(ATI|AT\+CGMM|AT\+CGMR|AT\+CSQ|AT\+CMEE\?)$`)
 
 // only reports whether every command line in wrote matches re.
 func only(wrote []byte, re *regexp.Regexp) bool {
