@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cellmqtt/cellmqtt/atmodem"
+	"github.com/cellmqtt/cellmqtt/internal/topic"
 	"github.com/cellmqtt/cellmqtt/queue"
 )
 
@@ -101,8 +102,10 @@ func checkPublishShared(p atmodem.Publish) error {
 		return fmt.Errorf("topic length %d out of range 1-1024 bytes: %w", len(p.Topic), atmodem.ErrInvalidParameter)
 	case !utf8.ValidString(p.Topic):
 		return fmt.Errorf("topic is not valid UTF-8: %w", atmodem.ErrInvalidParameter)
-	case strings.ContainsAny(p.Topic, "+#\x00"):
-		return fmt.Errorf("topic %q contains a wildcard or NUL: %w", p.Topic, atmodem.ErrInvalidParameter)
+	case strings.ContainsAny(p.Topic, "+#"):
+		return fmt.Errorf("topic %q contains a wildcard: %w", p.Topic, atmodem.ErrInvalidParameter)
+	case hasControl(p.Topic):
+		return fmt.Errorf("topic %q contains a control character: %w", p.Topic, atmodem.ErrInvalidParameter)
 	case len(p.Payload) > 10240:
 		return fmt.Errorf("payload length %d out of range 0-10240 bytes: %w", len(p.Payload), atmodem.ErrInvalidParameter)
 	}
@@ -119,10 +122,16 @@ func checkSubscribeShared(s atmodem.Subscription) error {
 		return fmt.Errorf("topic filter length %d out of range 1-1024 bytes: %w", len(s.Topic), atmodem.ErrInvalidParameter)
 	case !utf8.ValidString(s.Topic):
 		return fmt.Errorf("topic filter is not valid UTF-8: %w", atmodem.ErrInvalidParameter)
-	case strings.ContainsAny(s.Topic, "\x00"):
-		return fmt.Errorf("topic filter contains NUL: %w", atmodem.ErrInvalidParameter)
+	case hasControl(s.Topic):
+		return fmt.Errorf("topic filter %q contains a control character: %w", s.Topic, atmodem.ErrInvalidParameter)
 	case !ValidFilter(s.Topic):
 		return fmt.Errorf("topic filter %q: '+' and '#' must each take a whole level, '#' only the last: %w", s.Topic, atmodem.ErrInvalidParameter)
 	}
 	return nil
+}
+
+// hasControl reports a control character in a topic (internal/topic).
+func hasControl(s string) bool {
+	_, _, found := topic.ControlChar(s)
+	return found
 }

@@ -33,6 +33,26 @@ func (m *Modem) StopService(ctx context.Context) error {
 // SIM7600) and a server type. Server type 0 is left out, as in the manuals'
 // examples. EnsureAcquired recovers an index already in use.
 func (m *Modem) Acquire(ctx context.Context, index int, clientID string, t ServerType) error {
+	return m.acquire(ctx, index, clientID, t, 0)
+}
+
+// AcquireVersion is Acquire with the 4th field of AT+CMQTTACCQ that some
+// firmware takes (SIM7600; test form "(0-1),(1-128),(0-1),(3-4)" on A76xx):
+// the MQTT protocol version, 3 for MQTT 3.1 and 4 for MQTT 3.1.1:
+// AT+CMQTTACCQ=<index>,"<clientID>",<server_type>,<version>. The manuals do
+// not document the field; firmware without it answers ERROR.
+func (m *Modem) AcquireVersion(ctx context.Context, index int, clientID string, t ServerType, version int) error {
+	if err := checkRange(m.Model(), "version", version, protocolVersions, ""); err != nil {
+		return err
+	}
+	return m.acquire(ctx, index, clientID, t, version)
+}
+
+// protocolVersions are the MQTT protocol levels the firmware can select:
+// 3 (MQTT 3.1) and 4 (MQTT 3.1.1).
+var protocolVersions = Range{Min: 3, Max: 4}
+
+func (m *Modem) acquire(ctx context.Context, index int, clientID string, t ServerType, version int) error {
 	model := m.Model()
 	if err := checkIndex(model, index); err != nil {
 		return err
@@ -44,8 +64,11 @@ func (m *Modem) Acquire(ctx context.Context, index int, clientID string, t Serve
 		return err
 	}
 	line := "AT+CMQTTACCQ=" + itoa(index) + "," + quote(clientID)
-	if t != ServerTCP {
+	if t != ServerTCP || version != 0 {
 		line += "," + itoa(int(t))
+	}
+	if version != 0 {
+		line += "," + itoa(version)
 	}
 	_, err := m.exec(ctx, request{line: line, index: index})
 	return err
@@ -163,19 +186,26 @@ type ConnectParams struct {
 // <index>,<err>. Refused connections are *ResultError with codes 27-31 (see
 // ResultCode.ConnackReturnCode). The password is redacted in logs and errors.
 func (m *Modem) ConnectClient(ctx context.Context, index int, p ConnectParams) error {
+	_, err := m.connectClient(ctx, index, p)
+	return err
+}
+
+// connectClient is ConnectClient, also returning the Seq of the answer (the
+// position of the connection in the modem's output, see Event.Seq).
+func (m *Modem) connectClient(ctx context.Context, index int, p ConnectParams) (uint64, error) {
 	model := m.Model()
 	if err := checkIndex(model, index); err != nil {
-		return err
+		return 0, err
 	}
 	if err := checkServerAddr(model, p.Server); err != nil {
-		return err
+		return 0, err
 	}
 	keep, err := checkKeepAlive(model, p.KeepAlive)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := checkCredentials(model, p.Username, p.Password); err != nil {
-		return err
+		return 0, err
 	}
 	line := "AT+CMQTTCONNECT=" + itoa(index) + "," + quote(p.Server) + "," + itoa(keep) + "," + itoa(boolInt(p.CleanSession))
 	var redact []string
@@ -190,8 +220,8 @@ func (m *Modem) ConnectClient(ctx context.Context, index int, p ConnectParams) e
 	if timeout <= 0 {
 		timeout = brokerTimeout
 	}
-	_, err = m.exec(ctx, request{line: line, final: "+CMQTTCONNECT", index: index, timeout: timeout, redact: redact})
-	return err
+	resp, err := m.exec(ctx, request{line: line, final: "+CMQTTCONNECT", index: index, timeout: timeout, redact: redact})
+	return resp.seq, err
 }
 
 // ConnectionInfo is one line of AT+CMQTTCONNECT?.
@@ -415,6 +445,22 @@ type MQTTClientConfig struct {
 	Index     int
 	CheckUTF8 bool
 	OpTimeout time.Duration // A7600 only; 0 when not reported
+}
+
+// SetMQTTVersion selects the MQTT protocol version of client index with
+// AT+CMQTTCFG="version",<index>,<version>: 3 for MQTT 3.1, 4 for MQTT
+// 3.1.1. A76xx firmware defaults to 3.1 and takes this before CONNECT (the
+// manual does not document it; firmware without it answers ERROR).
+func (m *Modem) SetMQTTVersion(ctx context.Context, index, version int) error {
+	model := m.Model()
+	if err := checkIndex(model, index); err != nil {
+		return err
+	}
+	if err := checkRange(model, "version", version, protocolVersions, ""); err != nil {
+		return err
+	}
+	_, err := m.exec(ctx, request{line: `AT+CMQTTCFG="version",` + itoa(index) + "," + itoa(version), index: index})
+	return err
 }
 
 // MQTTConfig returns AT+CMQTTCFG?: the UTF-8 check flag (and on the A7600

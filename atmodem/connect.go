@@ -4,9 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"time"
-
-	"github.com/cellmqtt/cellmqtt/internal/simcom"
 )
 
 // Will is the will message set with AT+CMQTTWILLTOPIC / AT+CMQTTWILLMSG. The
@@ -34,6 +33,14 @@ type ConnectOptions struct {
 	CheckUTF8 bool
 	// OpTimeout sets AT+CMQTTCFG "optimeout" on the A7600 (20-120 s); 0 leaves it.
 	OpTimeout time.Duration
+	// ProtocolVersion is the MQTT protocol level: 4 (MQTT 3.1.1, the
+	// default when 0) or 3 (MQTT 3.1). A76xx firmware connects with 3.1
+	// unless told otherwise, and brokers that speak only 3.1.1 (AWS IoT,
+	// Azure IoT Hub) refuse that. It is selected with AT+CMQTTCFG="version"
+	// on the A7600 family and the 4th AT+CMQTTACCQ field on the SIM7600
+	// family; firmware that refuses the selection connects with its
+	// default, and the log says so.
+	ProtocolVersion int
 }
 
 // defaultKeepAlive is the keepalive of ConnectOptions.KeepAlive == 0.
@@ -82,6 +89,11 @@ func checkConnect(model Model, index int, opts ConnectOptions) error {
 	if _, err := checkKeepAlive(model, keepAliveOf(opts)); err != nil {
 		return err
 	}
+	if v := opts.ProtocolVersion; v != 0 {
+		if err := checkRange(model, "version", v, protocolVersions, ""); err != nil {
+			return err
+		}
+	}
 	if err := checkCredentials(model, opts.Username, opts.Password); err != nil {
 		return err
 	}
@@ -123,13 +135,18 @@ func keepAliveOf(opts ConnectOptions) time.Duration {
 }
 
 // Connect runs the connect sequence: service started (recovering when it
-// already runs), index acquired with the broker's server type (recovering
-// when already acquired), UTF-8 check off, certificates and SSL context,
-// will, CONNECT. It rebuilds only what the modem lost since the last call:
-// after a connection loss only SSLCFG (TLS) and CONNECT are sent; after a
-// modem reset everything. Called while connected with the same options it
-// does nothing; with other options it disconnects first. With AutoDetect it
-// asks the modem its model first.
+// already runs; after +CMQTTNONET always AT+CMQTTSTART), index acquired
+// with the broker's server type and the MQTT protocol version (3.1.1
+// unless ConnectOptions.ProtocolVersion says 3), UTF-8 check off,
+// certificates and SSL context, will, AT+CMQTTDISC when the modem may still
+// hold the index connected (after +CMQTTPING), CONNECT. It rebuilds only
+// what the modem lost since the last call: after a connection loss only
+// SSLCFG (TLS) and CONNECT are sent; after a modem reset everything. Called
+// while connected with the same options it asks the modem (AT+CMQTTDISC?)
+// and does nothing more when the modem says connected: a session never
+// reports connected unless a CONNECT or a query proved it. With other
+// options it disconnects first. With AutoDetect it asks the modem its model
+// first.
 func (s *Session) Connect(ctx context.Context, opts ConnectOptions) error {
 	if s.m.Model() == AutoDetect {
 		if _, err := s.m.DetectModel(ctx); err != nil {
@@ -140,12 +157,20 @@ func (s *Session) Connect(ctx context.Context, opts ConnectOptions) error {
 		return err
 	}
 	opts.KeepAlive = keepAliveOf(opts)
+	opts.ProtocolVersion = versionOf(opts)
 	b, _ := ParseBroker(opts.Broker)
 	s.op.Lock()
 	defer s.op.Unlock()
 
-	if c := s.connectedWith(); c != nil && sameConnect(*c, opts) {
-		return nil
+	if c := s.connectedWith(); c.opts != nil && sameConnect(*c.opts, opts) {
+		up, err := s.Connected(ctx)
+		if err != nil {
+			return s.wrap("connection state", err)
+		}
+		if up {
+			return nil
+		}
+		s.m.sessions.setConnected(s.index, 0, 0, nil)
 	}
 	remembered := s.remembers()
 	err := s.connectSequence(ctx, opts, b)
@@ -156,6 +181,19 @@ func (s *Session) Connect(ctx context.Context, opts ConnectOptions) error {
 	}
 	return err
 }
+
+// versionOf is the protocol version opts ask for: 4 (MQTT 3.1.1) by default.
+func versionOf(opts ConnectOptions) int {
+	if opts.ProtocolVersion == 0 {
+		return 4
+	}
+	return opts.ProtocolVersion
+}
+
+// ConnectedSeq returns the Event.Seq of the answer to the CONNECT of the
+// current connection of the index (0 when none is recorded): a loss event
+// with a lower Seq was reported before that connection was made.
+func (s *Session) ConnectedSeq() uint64 { return s.connectedWith().seq }
 
 // remembers reports whether this Modem remembers a started service or an
 // acquisition for the index, i.e. whether Connect may skip steps.
@@ -170,7 +208,7 @@ func (s *Session) remembers() bool {
 // service is down or the index free. It forgets what was lost.
 func (s *Session) lostState(ctx context.Context, err error) bool {
 	if code, ok := resultCodeOf(err); ok {
-		if code != simcom.CodeClientNotAcquired {
+		if code != CodeClientNotAcquired {
 			return false
 		}
 		s.m.sessions.withState(func(st *modemState) { st.setAcq(s.index, nil) })
@@ -198,7 +236,7 @@ func (s *Session) lostState(ctx context.Context, err error) bool {
 
 // connectSequence runs the steps of Connect that the modem needs.
 func (s *Session) connectSequence(ctx context.Context, opts ConnectOptions, b Broker) error {
-	epoch, _ := s.m.sessions.mark(s.index)
+	epoch := s.m.sessions.currentEpoch()
 	if err := s.acquire(ctx, epoch, opts, b.Type); err != nil {
 		return err
 	}
@@ -219,34 +257,80 @@ func (s *Session) connectSequence(ctx context.Context, opts ConnectOptions, b Br
 	if err := s.setWill(ctx, a, opts.Will); err != nil {
 		return err
 	}
-	_, loss := s.m.sessions.mark(s.index)
-	if err := s.connect(ctx, opts, b, tls); err != nil {
+	if err := s.release(ctx); err != nil {
+		return err
+	}
+	seq, err := s.connect(ctx, opts, b, tls)
+	if err != nil {
+		if FateOf(err) == FateUnknown {
+			// The modem may have connected: ask before the next CONNECT.
+			s.m.sessions.withState(func(st *modemState) { st.hold(s.index, holdMaybe) })
+		}
 		return err
 	}
 	c := opts
-	s.m.sessions.setConnected(s.index, epoch, loss, &c)
+	s.m.sessions.setConnected(s.index, epoch, seq, &c)
+	return nil
+}
+
+// release ends a connection the modem may still hold on the index although
+// none is recorded, so that CONNECT never meets a live session (the modem
+// answers 13, and a CONNECT on a live session was reported to reboot an
+// A7672): after +CMQTTPING it sends AT+CMQTTDISC at once, after an unknown
+// outcome it asks AT+CMQTTDISC? first.
+func (s *Session) release(ctx context.Context) error {
+	var k holdKind
+	s.m.sessions.withState(func(st *modemState) { k = st.held[s.index] })
+	if k == 0 {
+		return nil
+	}
+	if k == holdMaybe {
+		up, err := s.Connected(ctx)
+		if err != nil {
+			return s.wrap("connection state", err)
+		}
+		if !up {
+			s.m.sessions.withState(func(st *modemState) { delete(st.held, s.index) })
+			return nil
+		}
+	}
+	if err := s.m.DisconnectClient(ctx, s.index, 0); err != nil && !s.notConnected(ctx, err) {
+		return s.wrap("disconnect", err)
+	}
+	s.m.sessions.withState(func(st *modemState) { delete(st.held, s.index) })
 	return nil
 }
 
 // acquire makes sure the service runs and the index is acquired for the
-// client ID and server type, not connected. Holding the modem's setup lock
-// keeps another session's Disconnect from stopping the service meanwhile.
+// client ID, server type and protocol version, not connected. Holding the
+// modem's setup lock keeps another session's Disconnect from stopping the
+// service meanwhile.
 func (s *Session) acquire(ctx context.Context, epoch uint64, opts ConnectOptions, t ServerType) error {
 	setup := &s.m.sessions.setup
 	setup.Lock()
 	defer setup.Unlock()
 
-	started := false
-	s.m.sessions.withState(func(st *modemState) { started = st.serviceStarted })
+	var started, mustStart bool
+	s.m.sessions.withState(func(st *modemState) { started, mustStart = st.serviceStarted, st.startNeeded })
 	if !started {
-		if err := s.m.EnsureService(ctx); err != nil {
+		err := s.m.ensureService(ctx, mustStart)
+		switch {
+		case err == nil:
+			s.m.sessions.at(epoch, func(st *modemState) { st.serviceStarted, st.startNeeded = true, false })
+		case mustStart && refused(err):
+			// After +CMQTTNONET: ERROR (some A7672 firmware also answers
+			// it when the service still runs) or a code while the network
+			// is down. Go on: CONNECT tells whether the service runs, and
+			// until it or a START succeeds, every connect starts with
+			// AT+CMQTTSTART again.
+			s.m.trace.event("AT+CMQTTSTART after +CMQTTNONET refused; trying to connect", err)
+		default:
 			return s.wrap("start service", err)
 		}
-		s.m.sessions.at(epoch, func(st *modemState) { st.serviceStarted = true })
 	}
 
 	a := s.acq()
-	if a != nil && s.connectedWith() != nil {
+	if a != nil && s.connectedWith().opts != nil {
 		// Connected with other options: CFG and the will need a
 		// disconnected client.
 		if err := s.m.DisconnectClient(ctx, s.index, 0); err != nil && !s.notConnected(ctx, err) {
@@ -254,17 +338,11 @@ func (s *Session) acquire(ctx context.Context, epoch uint64, opts ConnectOptions
 		}
 		s.m.sessions.setConnected(s.index, 0, 0, nil)
 	}
-	if a != nil && (a.clientID != opts.ClientID || a.serverType != t) {
+	if a != nil && (a.clientID != opts.ClientID || a.serverType != t || (a.will != nil && opts.Will == nil)) {
+		// Another client, or a will to clear: the modem keeps the will
+		// until REL, and the client ID and server type are fixed by ACCQ.
 		if err := s.m.EnsureReleased(ctx, s.index); err != nil {
 			return s.wrap("release", err)
-		}
-		s.setAcq(epoch, nil)
-		a = nil
-	}
-	if a != nil && opts.Will == nil && (a.will != nil || !a.willKnown) {
-		// The modem keeps a will until REL; clearing it needs a new client.
-		if err := s.m.EnsureReleased(ctx, s.index); err != nil {
-			return s.wrap("release (clear will)", err)
 		}
 		s.setAcq(epoch, nil)
 		a = nil
@@ -272,14 +350,14 @@ func (s *Session) acquire(ctx context.Context, epoch uint64, opts ConnectOptions
 	if a != nil {
 		return nil
 	}
-	fresh, err := s.m.EnsureAcquired(ctx, s.index, opts.ClientID, t)
+	fresh, err := s.ensureAcquired(ctx, opts, t)
 	if err != nil {
 		return s.wrap("acquire", err)
 	}
-	a = &acquisition{clientID: opts.ClientID, serverType: t, checkUTF8: true, willKnown: fresh, cfgKnown: fresh, epoch: epoch}
 	if !fresh {
-		// Found acquired (an earlier process): disconnect it if connected,
-		// its will and options are unknown.
+		// Found acquired by an earlier process: its will, settings and
+		// protocol version are unknown. Disconnect it if connected,
+		// release it and acquire it afresh.
 		states, err := s.m.ConnectionStates(ctx)
 		if err != nil {
 			return s.wrap("connection state", err)
@@ -289,19 +367,48 @@ func (s *Session) acquire(ctx context.Context, epoch uint64, opts ConnectOptions
 				return s.wrap("disconnect", err)
 			}
 		}
-		if opts.Will == nil {
-			if err := s.m.EnsureReleased(ctx, s.index); err != nil {
-				return s.wrap("release (clear will)", err)
-			}
-			if err := s.m.Acquire(ctx, s.index, opts.ClientID, t); err != nil {
-				return s.wrap("acquire", err)
-			}
-			a.willKnown, a.cfgKnown = true, true
+		if err := s.m.EnsureReleased(ctx, s.index); err != nil {
+			return s.wrap("release", err)
 		}
+		if _, err := s.ensureAcquired(ctx, opts, t); err != nil {
+			return s.wrap("acquire", err)
+		}
+	}
+	a = &acquisition{clientID: opts.ClientID, serverType: t, checkUTF8: true, epoch: epoch}
+	if s.m.Model() == SIM7600 && !s.flag(noVersion) {
+		a.version = opts.ProtocolVersion // chosen by the 4th ACCQ field
 	}
 	s.setAcq(epoch, a)
 	return nil
 }
+
+// ensureAcquired acquires the index like Modem.EnsureAcquired. On the
+// SIM7600 family the protocol version goes in the 4th ACCQ field; firmware
+// that refuses the field is remembered and the index acquired without it,
+// which the log says.
+func (s *Session) ensureAcquired(ctx context.Context, opts ConnectOptions, t ServerType) (bool, error) {
+	version := 0
+	if s.m.Model() == SIM7600 && !s.flag(noVersion) {
+		version = opts.ProtocolVersion
+	}
+	fresh, refusedVersion, err := s.m.ensureAcquired(ctx, s.index, opts.ClientID, t, version)
+	if refusedVersion {
+		s.setFlag(noVersion)
+		s.m.trace.problem(fmt.Sprintf("the firmware refused the MQTT protocol version field of AT+CMQTTACCQ: connecting with its default (MQTT 3.1 on some firmware), not MQTT %s", versionName(opts.ProtocolVersion)), nil)
+	}
+	return fresh, err
+}
+
+// versionName names an MQTT protocol level.
+func versionName(v int) string {
+	if v == 3 {
+		return "3.1"
+	}
+	return "3.1.1"
+}
+
+// noVersion selects modemState.noVersion for flag and setFlag.
+func noVersion(st *modemState) *bool { return &st.noVersion }
 
 // notConnected reports whether a failed DISC left the index disconnected
 // (it was not connected in the first place).
@@ -316,15 +423,30 @@ func (s *Session) notConnected(ctx context.Context, discErr error) bool {
 	return !states[s.index]
 }
 
-// configure sets AT+CMQTTCFG: the UTF-8 check (off unless opts.CheckUTF8)
-// and on the A7600 the optimeout, when they differ from what the modem holds.
+// configure sets AT+CMQTTCFG: the UTF-8 check (off unless opts.CheckUTF8),
+// on the A7600 the MQTT protocol version and the optimeout, when they
+// differ from what the modem holds. Firmware that refuses the version
+// selection is remembered, and the log says it connects with its default.
 func (s *Session) configure(ctx context.Context, a *acquisition, opts ConnectOptions) error {
-	if !a.cfgKnown || a.checkUTF8 != opts.CheckUTF8 {
+	if a.checkUTF8 != opts.CheckUTF8 {
 		if err := s.m.SetCheckUTF8(ctx, s.index, opts.CheckUTF8); err != nil {
 			return s.wrap("checkUTF8", err)
 		}
-		a.checkUTF8, a.cfgKnown = opts.CheckUTF8, true
+		a.checkUTF8 = opts.CheckUTF8
 		s.setAcq(a.epoch, a)
+	}
+	if s.m.Model() == A7600 && a.version != opts.ProtocolVersion && !s.flag(noVersion) {
+		err := s.m.SetMQTTVersion(ctx, s.index, opts.ProtocolVersion)
+		switch {
+		case err == nil:
+			a.version = opts.ProtocolVersion
+			s.setAcq(a.epoch, a)
+		case unsupported(err):
+			s.setFlag(noVersion)
+			s.m.trace.problem(fmt.Sprintf("the firmware refused AT+CMQTTCFG=\"version\": connecting with its default (MQTT 3.1 on A76xx firmware), not MQTT %s", versionName(opts.ProtocolVersion)), err)
+		default:
+			return s.wrap("mqtt version", err)
+		}
 	}
 	if secs := int(opts.OpTimeout / time.Second); secs != 0 && secs != a.opTimeout {
 		if err := s.m.SetOpTimeout(ctx, s.index, opts.OpTimeout); err != nil {
@@ -340,7 +462,7 @@ func (s *Session) configure(ctx context.Context, a *acquisition, opts ConnectOpt
 // modem holds for the index (it keeps the will until REL). Clearing a will
 // happened in acquire.
 func (s *Session) setWill(ctx context.Context, a *acquisition, w *Will) error {
-	if w == nil || (a.willKnown && sameWill(a.will, w)) {
+	if w == nil || sameWill(a.will, w) {
 		return nil
 	}
 	if err := s.m.SetWillTopic(ctx, s.index, w.Topic); err != nil {
@@ -351,15 +473,17 @@ func (s *Session) setWill(ctx context.Context, a *acquisition, w *Will) error {
 	}
 	c := *w
 	c.Payload = bytes.Clone(w.Payload)
-	a.will, a.willKnown = &c, true
+	a.will = &c
 	s.setAcq(a.epoch, a)
 	return nil
 }
 
 // connect sends SSLCFG (TLS: the modems clear it after CONNECT or DISC) and
-// CONNECT. When CONNECT is refused by the modem (not by the broker) and the
-// modem says the index is still connected, it disconnects and tries once more.
-func (s *Session) connect(ctx context.Context, opts ConnectOptions, b Broker, tls *TLSConfig) error {
+// CONNECT, and returns the Seq of the CONNECT's answer. When CONNECT is
+// refused as on a connected index (13 not supported, 19 client is used, or
+// a bare ERROR) and the modem says the index is still connected, it
+// disconnects and tries once more.
+func (s *Session) connect(ctx context.Context, opts ConnectOptions, b Broker, tls *TLSConfig) (uint64, error) {
 	p := ConnectParams{
 		Server:       b.Addr,
 		KeepAlive:    opts.KeepAlive,
@@ -375,29 +499,28 @@ func (s *Session) connect(ctx context.Context, opts ConnectOptions, b Broker, tl
 		}
 		p.Timeout += negotiate
 	}
-	attempt := func() error {
+	attempt := func() (uint64, error) {
 		if tls != nil {
 			if err := s.m.SetSSLContext(ctx, s.index, tls.Context); err != nil {
-				return s.wrap("ssl context", err)
+				return 0, s.wrap("ssl context", err)
 			}
 		}
-		return s.wrap("connect", s.m.ConnectClient(ctx, s.index, p))
+		seq, err := s.m.connectClient(ctx, s.index, p)
+		return seq, s.wrap("connect", err)
 	}
-	err := attempt()
+	seq, err := attempt()
 	if err == nil || !refused(err) {
-		return err
+		return seq, err
 	}
-	if code, ok := resultCodeOf(err); ok {
-		if _, broker := code.ConnackReturnCode(); broker || code == simcom.CodeClientNotAcquired {
-			return err
-		}
+	if code, ok := resultCodeOf(err); ok && code != CodeNotSupported && code != CodeClientUsed {
+		return 0, err // not the answer of a CONNECT on a connected index
 	}
 	states, qerr := s.m.ConnectionStates(ctx)
 	if qerr != nil || !states[s.index] {
-		return err
+		return 0, err
 	}
 	if derr := s.m.DisconnectClient(ctx, s.index, 0); derr != nil && !s.notConnected(ctx, derr) {
-		return errors.Join(err, s.wrap("disconnect", derr))
+		return 0, errors.Join(err, s.wrap("disconnect", derr))
 	}
 	return attempt()
 }
@@ -405,17 +528,24 @@ func (s *Session) connect(ctx context.Context, opts ConnectOptions, b Broker, tl
 // Disconnect sends DISC (timeout 0 or 60-180 s) and REL, and stops the
 // service when no other index of the modem is acquired (asked with
 // AT+CMQTTACCQ?). An index that was not connected is released all the same.
+// AT+CMQTTSTOP answered with 21 (nothing to stop) is success; with 19 (a
+// client is still acquired, by another program) the service is left
+// running. Neither is sent again.
 func (s *Session) Disconnect(ctx context.Context, timeout time.Duration) error {
 	if _, err := checkDiscTimeout(s.m.Model(), timeout); err != nil {
 		return err
 	}
 	s.op.Lock()
 	defer s.op.Unlock()
-	epoch, _ := s.m.sessions.mark(s.index)
+	epoch := s.m.sessions.currentEpoch()
 	if err := s.m.DisconnectClient(ctx, s.index, timeout); err != nil && !s.notConnected(ctx, err) {
+		if FateOf(err) == FateUnknown {
+			s.m.sessions.withState(func(st *modemState) { st.hold(s.index, holdMaybe) })
+		}
 		return s.wrap("disconnect", err)
 	}
 	s.m.sessions.setConnected(s.index, 0, 0, nil)
+	s.m.sessions.withState(func(st *modemState) { delete(st.held, s.index) })
 
 	setup := &s.m.sessions.setup
 	setup.Lock()
@@ -438,8 +568,16 @@ func (s *Session) Disconnect(ctx context.Context, timeout time.Duration) error {
 		}
 	}
 	err = s.m.StopService(ctx)
-	if code, ok := resultCodeOf(err); ok && code == simcom.CodeNetworkNotOpened {
-		err = nil
+	if code, ok := resultCodeOf(err); ok {
+		switch code {
+		case CodeNetworkNotOpened, CodeClientNotReleased:
+			err = nil // nothing to stop (SIM7600 answers 21)
+		case CodeClientUsed:
+			// Another program acquired a client meanwhile: it keeps the
+			// service.
+			s.m.trace.event("MQTT service left running: a client is still acquired", err)
+			return nil
+		}
 	}
 	if err != nil {
 		return s.wrap("stop service", err)

@@ -202,7 +202,7 @@ func (m *Modem) exec(ctx context.Context, r request) (response, error) {
 	if strings.ContainsAny(r.line, "\r\n") {
 		return response{}, &ParamError{Param: "command", Model: m.Model(), Reason: "contains CR or LF"}
 	}
-	if err := m.acquire(ctx, r); err != nil {
+	if err := m.takeTurn(ctx, r); err != nil {
 		return response{}, err
 	}
 	defer func() { <-m.sem }()
@@ -238,8 +238,10 @@ func isBusy(err error) bool {
 	return errors.As(err, &re) && re.Code == simcom.CodeClientBusy
 }
 
-// acquire takes the one-command-in-flight token.
-func (m *Modem) acquire(ctx context.Context, r request) error {
+// takeTurn takes the one-command-in-flight token. It is a channel rather
+// than a semaphore.Weighted so that the wait also ends, without a context
+// made per command, when the transport closes.
+func (m *Modem) takeTurn(ctx context.Context, r request) error {
 	select {
 	case <-m.done:
 		return m.Err()

@@ -18,6 +18,13 @@ import (
 // and the A7600 with a bare ERROR when it runs; a bare ERROR is confirmed by
 // asking AT+CMQTTACCQ?, which fails when the service is stopped.
 func (m *Modem) EnsureService(ctx context.Context) error {
+	return m.ensureService(ctx, false)
+}
+
+// ensureService is EnsureService; with mustStart (the firmware stopped the
+// service: +CMQTTNONET) only AT+CMQTTSTART's own answer counts, since
+// AT+CMQTTACCQ? may still list the clients of the stopped service.
+func (m *Modem) ensureService(ctx context.Context, mustStart bool) error {
 	err := m.StartService(ctx)
 	if err == nil {
 		return nil
@@ -28,7 +35,7 @@ func (m *Modem) EnsureService(ctx context.Context) error {
 		}
 		return err
 	}
-	if !errors.Is(err, ErrCommandFailed) {
+	if mustStart || !errors.Is(err, ErrCommandFailed) {
 		return err
 	}
 	if _, qerr := m.Acquired(ctx); qerr != nil {
@@ -44,36 +51,46 @@ func (m *Modem) EnsureService(ctx context.Context) error {
 // ID or server type is released (after a disconnect when connected) and
 // acquired again.
 func (m *Modem) EnsureAcquired(ctx context.Context, index int, clientID string, t ServerType) (fresh bool, err error) {
-	err = m.Acquire(ctx, index, clientID, t)
-	if err == nil {
-		return true, nil
-	}
-	if errors.Is(err, ErrInvalidParameter) || !refused(err) {
-		return false, err
-	}
-	clients, qerr := m.Acquired(ctx)
-	if qerr != nil {
-		return false, fmt.Errorf("%w (AT+CMQTTACCQ? failed too: %v)", err, qerr)
-	}
-	var held *AcquiredClient
-	for i := range clients {
-		if clients[i].Index == index && clients[i].ClientID != "" {
-			held = &clients[i]
+	fresh, _, err = m.ensureAcquired(ctx, index, clientID, t, 0)
+	return fresh, err
+}
+
+// ensureAcquired is EnsureAcquired with the protocol version in the 4th
+// ACCQ field (0: none). A refusal while AT+CMQTTACCQ? shows the index free
+// is the firmware refusing that field: the index is then acquired without
+// it, and versionRefused says so.
+func (m *Modem) ensureAcquired(ctx context.Context, index int, clientID string, t ServerType, version int) (fresh, versionRefused bool, err error) {
+	for attempt := 0; ; attempt++ {
+		err = m.acquire(ctx, index, clientID, t, version)
+		if err == nil {
+			return true, versionRefused, nil
+		}
+		if errors.Is(err, ErrInvalidParameter) || !refused(err) || attempt == 2 {
+			return false, versionRefused, err
+		}
+		clients, qerr := m.Acquired(ctx)
+		if qerr != nil {
+			return false, versionRefused, fmt.Errorf("%w (AT+CMQTTACCQ? failed too: %v)", err, qerr)
+		}
+		var held *AcquiredClient
+		for i := range clients {
+			if clients[i].Index == index && clients[i].ClientID != "" {
+				held = &clients[i]
+			}
+		}
+		switch {
+		case held == nil && version != 0:
+			version, versionRefused = 0, true
+			continue
+		case held == nil:
+			return false, versionRefused, err
+		case held.ClientID == clientID && held.ServerType == t:
+			return false, versionRefused, nil
+		}
+		if err := m.releaseConnected(ctx, index); err != nil {
+			return false, versionRefused, err
 		}
 	}
-	if held == nil {
-		return false, err
-	}
-	if held.ClientID == clientID && held.ServerType == t {
-		return false, nil
-	}
-	if err := m.releaseConnected(ctx, index); err != nil {
-		return false, err
-	}
-	if err := m.Acquire(ctx, index, clientID, t); err != nil {
-		return false, err
-	}
-	return true, nil
 }
 
 // EnsureReleased releases index; an index that is not acquired (result 20)

@@ -104,10 +104,10 @@ func (s *Session) setAcq(epoch uint64, a *acquisition) {
 	})
 }
 
-// connectedWith returns the options of the live connection this Modem made
-// on the index, nil when not known to be connected.
-func (s *Session) connectedWith() *ConnectOptions {
-	var out *ConnectOptions
+// connectedWith returns the live connection this Modem made on the index
+// (opts nil when not known to be connected).
+func (s *Session) connectedWith() connection {
+	var out connection
 	s.m.sessions.withState(func(st *modemState) { out = st.connected[s.index] })
 	return out
 }

@@ -49,10 +49,16 @@ func seq(parts ...any) []step {
 // cmd is one command line and its answer.
 func cmd(line, answer string) step { return step{expect: line + "\r", reply: answer} }
 
-// acquire is what Session.Connect sends to take index 0 for client id:
-// ACCQ, then the modem's UTF-8 check off.
+// acquire is what Session.Connect sends to take index 0 for client id on
+// an A7600: ACCQ, the modem's UTF-8 check off, MQTT 3.1.1.
 func acquire(id string) []step {
-	return seq(cmd(`AT+CMQTTACCQ=0,"`+id+`"`, ok), cmd(`AT+CMQTTCFG="checkUTF8",0,0`, ok))
+	return seq(cmd(`AT+CMQTTACCQ=0,"`+id+`"`, ok), cmd(`AT+CMQTTCFG="checkUTF8",0,0`, ok), cmd(`AT+CMQTTCFG="version",0,4`, ok))
+}
+
+// acquireSIM is the same on a SIM7600, where the MQTT version is the 4th
+// field of ACCQ.
+func acquireSIM(idx int, id string, t ServerType) []step {
+	return seq(cmd(`AT+CMQTTACCQ=`+itoa(idx)+`,"`+id+`",`+itoa(int(t))+`,4`, ok), cmd(`AT+CMQTTCFG="checkUTF8",`+itoa(idx)+`,0`, ok))
 }
 
 // fresh is the start of Session.Connect on a fresh modem: START, then
@@ -91,6 +97,7 @@ func TestSessionPlainWithWillAndCredentials(t *testing.T) {
 			data("AT+CMQTTWILLTOPIC=0,6", "status", ok),
 			data("AT+CMQTTWILLMSG=0,7,1", "offline", ok),
 			cmd(`AT+CMQTTCONNECT=0,"tcp://broker.example:1883",30,1,"user","secret"`, final("+CMQTTCONNECT", 0, 0)),
+			cmd("AT+CMQTTDISC?", "\r\n+CMQTTDISC: 0,0\r\n+CMQTTDISC: 1,1\r\n"+ok), // the same Connect again: proved by asking
 			data("AT+CMQTTTOPIC=0,3", "a/b", ok),
 			data("AT+CMQTTPAYLOAD=0,5", "hello", ok),
 			cmd("AT+CMQTTPUB=0,1,60", final("+CMQTTPUB", 0, 0)),
@@ -115,8 +122,8 @@ func TestSessionPlainWithWillAndCredentials(t *testing.T) {
 		if err := s.Connect(ctx, opts); err != nil {
 			t.Fatal(err)
 		}
-		if after := len(sm.written()); after != before {
-			t.Errorf("connected again with the same options: wrote %q", sm.written()[before:])
+		if got := sm.written()[before:]; got != "AT+CMQTTDISC?\r" {
+			t.Errorf("connected again with the same options: wrote %q, want only the question whether it is connected", got)
 		}
 		if err := s.Publish(ctx, Publish{Topic: "a/b", Payload: []byte("hello"), QoS: 1}); err != nil {
 			t.Fatal(err)
@@ -143,8 +150,7 @@ func TestSessionTLSWithCertificates(t *testing.T) {
 	forEachDelivery(t, func(t *testing.T, mode delivery) {
 		m, sm := startModem(t, mode, seq(
 			cmd("AT+CMQTTSTART", startResFirst),
-			cmd(`AT+CMQTTACCQ=1,"dev1",1`, ok),
-			cmd(`AT+CMQTTCFG="checkUTF8",1,0`, ok),
+			acquireSIM(1, "dev1", ServerTLS),
 			cmd("AT+CCERTLIST", "\r\n+CCERTLIST: \"client.pem\"\r\n+CCERTLIST: \"other.pem\"\r\n"+ok),
 			data(`AT+CCERTDOWN="ca.pem",`+itoa(len(ca)), string(ca), ok),
 			data(`AT+CCERTDOWN="client.der",6`, string(key), ok),
@@ -188,6 +194,7 @@ func TestSessionTLSDefaultContext(t *testing.T) {
 		cmd("AT+CMQTTSTART", startOKFirst),
 		cmd(`AT+CMQTTACCQ=0,"c",1`, ok),
 		// checkUTF8 stays on, the modem's default: no CFG for it
+		cmd(`AT+CMQTTCFG="version",0,4`, ok),
 		cmd(`AT+CMQTTCFG="optimeout",0,30`, ok),
 		cmd(`AT+CSSLCFG="sslversion",0,4`, ok),
 		cmd(`AT+CSSLCFG="authmode",0,0`, ok),
@@ -214,13 +221,13 @@ func TestSessionRecovery(t *testing.T) {
 	}{
 		{"SIM7600 service running, index held and connected", SIM7600, seq(
 			cmd("AT+CMQTTSTART", "\r\n+CMQTTSTART: 23\r\n\r\nERROR\r\n"),
-			cmd(`AT+CMQTTACCQ=0,"dev1"`, "\r\nERROR\r\n"),
+			cmd(`AT+CMQTTACCQ=0,"dev1",0,4`, "\r\nERROR\r\n"),
 			cmd("AT+CMQTTACCQ?", "\r\n+CMQTTACCQ: 0,\"dev1\",0\r\n+CMQTTACCQ: 1,\"\",0\r\n"+ok),
 			cmd("AT+CMQTTDISC?", "\r\n+CMQTTDISC: 0,0\r\n+CMQTTDISC: 1,1\r\n"+ok),
 			cmd("AT+CMQTTDISC=0,0", final("+CMQTTDISC", 0, 0)),
-			// the old will is unknown and none is wanted: a new client clears it
+			// its will, settings and version are unknown: a new client
 			cmd("AT+CMQTTREL=0", ok),
-			acquire("dev1"),
+			acquireSIM(0, "dev1", ServerTCP),
 			connect,
 		), nil},
 		{"A7600 bare ERROR, service running", A7600, seq(

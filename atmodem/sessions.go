@@ -17,11 +17,11 @@ type sessionTable struct {
 	// epoch counts modem resets: what a connect sequence learned before a
 	// reset is not stored after it.
 	epoch uint64
-	// losses counts the connection losses of each index (lossAll those of
-	// every index): a CONNECT that succeeds while a loss is reported is
-	// not recorded as connected.
-	losses  map[int]uint64
-	lossAll uint64
+	// lossSeq is the Event.Seq of the last loss of each index (lossSeqAll:
+	// of every index: NONET, reset, closed): a CONNECT that finished before
+	// a loss reported later is not recorded as connected.
+	lossSeq    map[int]uint64
+	lossSeqAll uint64
 	// closed is the error of EventClosed once dispatched: no session can
 	// be claimed after it (it would never get its EventClosed).
 	closed error
@@ -36,34 +36,57 @@ type sessionTable struct {
 // zero value means "nothing known".
 type modemState struct {
 	serviceStarted bool
-	acquired       map[int]*acquisition
-	certs          map[string][sha256.Size]byte // uploaded by this Modem
-	sslContexts    map[int]sslContextSetup      // configured by this Modem
+	// startNeeded: the firmware stopped the MQTT service itself
+	// (+CMQTTNONET): the next connect sends AT+CMQTTSTART and counts only
+	// its own answer, whatever AT+CMQTTACCQ? says meanwhile.
+	startNeeded bool
+	acquired    map[int]*acquisition
+	certs       map[string][sha256.Size]byte // uploaded by this Modem
+	sslContexts map[int]sslContextSetup      // configured by this Modem
 	// noSubTopic: the firmware answered ERROR to AT+CMQTTSUBTOPIC (some
 	// A7670); subscribe with one single-topic SUB per filter.
 	noSubTopic bool
 	// noUnsubTopic: the same for AT+CMQTTUNSUBTOPIC.
 	noUnsubTopic bool
-	// connected holds the options of each index this Modem connected and
-	// that reported no loss since.
-	connected map[int]*ConnectOptions
+	// noVersion: the firmware refused the MQTT protocol version selection
+	// (AT+CMQTTCFG="version" on the A7600, the 4th AT+CMQTTACCQ field on
+	// the SIM7600): it connects with its default.
+	noVersion bool
+	// connected holds each index this Modem connected and that reported
+	// no loss since: its options and the Seq of its CONNECT's answer.
+	connected map[int]connection
+	// held marks indexes the modem may still hold connected although no
+	// connection is recorded: after +CMQTTPING (sure: DISC before the next
+	// CONNECT) or a CONNECT or DISC whose outcome is unknown (ask first).
+	held map[int]holdKind
 }
+
+// connection is a connection this Modem made.
+type connection struct {
+	opts *ConnectOptions
+	seq  uint64 // Event.Seq order of the CONNECT's answer
+}
+
+// holdKind says how sure it is that the modem still holds an index connected.
+type holdKind uint8
+
+const (
+	holdMaybe holdKind = iota + 1 // ask AT+CMQTTDISC? before CONNECT
+	holdSure                      // send AT+CMQTTDISC before CONNECT
+)
 
 // acquisition is what the modem holds for an acquired client index.
 type acquisition struct {
 	clientID   string
 	serverType ServerType
 	checkUTF8  bool
-	// cfgKnown is false when the index was found acquired and its
-	// AT+CMQTTCFG settings are unknown.
-	cfgKnown  bool
-	opTimeout int // A7600 optimeout seconds set; 0: modem default
+	opTimeout  int // A7600 optimeout seconds set; 0: modem default
+	// version is the MQTT protocol level selected (4: 3.1.1, 3: 3.1); 0
+	// when none was (the firmware's default).
+	version int
 	// will as set with WILLTOPIC/WILLMSG; the modem keeps it until REL.
-	will *Will
-	// willKnown is false when the index was found acquired (after a
-	// process restart) and whatever will it holds is unknown.
-	willKnown bool
-	epoch     uint64 // the sessionTable epoch the record belongs to
+	will  *Will
+	epoch uint64 // the sessionTable epoch the record belongs to
 }
 
 // sslContextSetup is the CSSLCFG configuration this Modem wrote to an SSL
@@ -131,28 +154,42 @@ func (t *sessionTable) unclaim(s *Session) {
 
 // dispatch hands an event to the session of ev.Index, or to every session
 // when ev.Index is -1, and updates the memory of the modem's state. It never
-// blocks: each Session queues its events without bound.
+// blocks: each Session queues its events without bound. It runs on the
+// reader, in the order of the modem's output.
 func (t *sessionTable) dispatch(ev Event) {
 	t.mu.Lock()
 	switch ev.Kind {
 	case EventReset:
 		t.state = modemState{}
 		t.epoch++
-		t.lossAll++
+		t.lossSeqAll = ev.Seq
 	case EventConnLost, EventPingFail:
 		delete(t.state.connected, ev.Index)
-		if t.losses == nil {
-			t.losses = make(map[int]uint64, 2)
+		if t.lossSeq == nil {
+			t.lossSeq = make(map[int]uint64, 2)
 		}
-		t.losses[ev.Index]++
-	case EventNoNetwork, EventClosed:
+		t.lossSeq[ev.Index] = ev.Seq
+		if ev.Kind == EventPingFail {
+			// The modem still holds the connection after a failed
+			// keepalive (SIMCom's URC table: "disconnect the connection
+			// and re-connect"); a CONNECT on it answers 13, and on an
+			// A7672 it was reported to reboot the module.
+			t.state.hold(ev.Index, holdSure)
+		} else {
+			delete(t.state.held, ev.Index)
+		}
+	case EventNoNetwork:
+		// The firmware stopped the MQTT service (SIMCom's URC table:
+		// "restart the MQTT service by AT+CMQTTSTART").
+		t.state.connected, t.state.held = nil, nil
+		t.state.serviceStarted, t.state.startNeeded = false, true
+		t.lossSeqAll = ev.Seq
+	case EventClosed:
 		t.state.connected = nil
-		t.lossAll++
-		if ev.Kind == EventClosed {
-			t.closed = ev.Err
-			if t.closed == nil {
-				t.closed = ErrClosed
-			}
+		t.lossSeqAll = ev.Seq
+		t.closed = ev.Err
+		if t.closed == nil {
+			t.closed = ErrClosed
 		}
 	}
 	var targets []*Session
@@ -179,16 +216,14 @@ func (t *sessionTable) reset() {
 	t.mu.Lock()
 	t.state = modemState{}
 	t.epoch++
-	t.lossAll++
 	t.mu.Unlock()
 }
 
-// mark returns the current epoch and loss count of index, for at and
-// setConnected.
-func (t *sessionTable) mark(index int) (epoch, loss uint64) {
+// currentEpoch returns the number of resets so far, for at.
+func (t *sessionTable) currentEpoch() uint64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.epoch, t.lossAll + t.losses[index]
+	return t.epoch
 }
 
 // at runs f with the state locked when no reset happened since epoch.
@@ -200,22 +235,26 @@ func (t *sessionTable) at(epoch uint64, f func(st *modemState)) {
 	}
 }
 
-// setConnected records index as connected with opts (nil: disconnected)
-// unless a reset or a loss of the index was reported since mark.
-func (t *sessionTable) setConnected(index int, epoch, loss uint64, opts *ConnectOptions) {
+// setConnected records index as connected with opts by a CONNECT answered
+// at seq, unless a reset happened since epoch or a loss of the index was
+// reported after seq. A connection proves the service runs. opts nil
+// records it disconnected.
+func (t *sessionTable) setConnected(index int, epoch, seq uint64, opts *ConnectOptions) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if opts == nil {
 		delete(t.state.connected, index)
 		return
 	}
-	if t.epoch != epoch || t.lossAll+t.losses[index] != loss {
+	if t.epoch != epoch || t.lossSeqAll > seq || t.lossSeq[index] > seq {
 		return
 	}
 	if t.state.connected == nil {
-		t.state.connected = make(map[int]*ConnectOptions, 2)
+		t.state.connected = make(map[int]connection, 2)
 	}
-	t.state.connected[index] = opts
+	t.state.connected[index] = connection{opts: opts, seq: seq}
+	delete(t.state.held, index)
+	t.state.serviceStarted, t.state.startNeeded = true, false
 }
 
 // withState runs f with the modem state locked. f must not block.
@@ -223,6 +262,15 @@ func (t *sessionTable) withState(f func(st *modemState)) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	f(&t.state)
+}
+
+// hold marks index as possibly still connected in the modem; a surer kind
+// is not weakened. Call with the table locked.
+func (st *modemState) hold(index int, k holdKind) {
+	if st.held == nil {
+		st.held = make(map[int]holdKind, 2)
+	}
+	st.held[index] = max(st.held[index], k)
 }
 
 // acq returns the acquisition record of index, nil when this Modem holds

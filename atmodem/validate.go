@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/cellmqtt/cellmqtt/internal/topic"
 )
 
 // This file holds every parameter check of DESIGN.md section 3 and 5. Each
@@ -84,17 +86,19 @@ func checkQuoted(model Model, param, s string, q quoting) error {
 }
 
 // checkTopic checks a topic or topic filter: 1-1024 bytes of valid UTF-8
-// without NUL (MQTT 3.1.1 section 1.5.3). Topics travel after a prompt by
-// length, so CR, LF and quotes are fine.
-func checkTopic(model Model, param, topic string) error {
-	if err := checkLength(model, param, len(topic), model.Limits().Topic); err != nil {
+// (MQTT 3.1.1 section 1.5.3) without control characters (U+0000-U+001F,
+// U+007F-U+009F): topics travel after a prompt by length, so the modem
+// would carry them, but brokers such as mosquitto close the connection for
+// them and mosquitto's clients refuse them (internal/topic.ControlChar).
+func checkTopic(model Model, param, t string) error {
+	if err := checkLength(model, param, len(t), model.Limits().Topic); err != nil {
 		return err
 	}
-	if !utf8.ValidString(topic) {
+	if !utf8.ValidString(t) {
 		return paramErr(model, param, "is not valid UTF-8")
 	}
-	if i := strings.IndexByte(topic, 0); i >= 0 {
-		return paramErr(model, param, "contains NUL at byte %d", i)
+	if c, i, found := topic.ControlChar(t); found {
+		return paramErr(model, param, "contains control character U+%04X at byte %d", c, i)
 	}
 	return nil
 }

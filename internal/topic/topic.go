@@ -59,3 +59,19 @@ func ValidFilter(filter string) bool {
 	}
 	return true
 }
+
+// ControlChar returns the first control character in s, a topic name or
+// filter, and its byte offset: U+0000-U+001F (C0, with CR and LF) and
+// U+007F-U+009F (DEL and C1). The MQTT specification discourages them
+// (3.1.1 section 1.5.3) and brokers such as mosquitto close the connection
+// for them, so a message with one would be sent again after every
+// reconnect; mosquitto's own clients refuse them, and so do ours. ok is
+// false when there is none.
+func ControlChar(s string) (r rune, offset int, ok bool) {
+	for i, c := range s {
+		if c <= 0x1f || (c >= 0x7f && c <= 0x9f) {
+			return c, i, true
+		}
+	}
+	return 0, 0, false
+}
