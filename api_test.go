@@ -342,7 +342,7 @@ func TestIntegrationReconnectingHandlerSwitchesBroker(t *testing.T) {
 	defer sim.Close()
 	p := peerOn(t, second, "sw")
 	o := NewClientOptions().AddBroker(first.URL()).SetClientID("switch").SetTransport(sim.Conn()).
-		SetConnectRetryInterval(10 * time.Millisecond).SetLogger(testLogger(t)).
+		SetConnectRetryInterval(10 * time.Millisecond).SetMaxReconnectInterval(200 * time.Millisecond).SetLogger(testLogger(t)).
 		SetReconnectingHandler(func(_ Client, o *ClientOptions) { o.Servers = []string{second.URL()} })
 	c := NewClient(o)
 	mustWait(t, "connect", c.Connect())

@@ -13,7 +13,10 @@ func backoff(n int, initial, max time.Duration, rnd func(int64) int64) time.Dura
 	if initial <= 0 {
 		initial = time.Second
 	}
-	if max < initial {
+	if max > 0 && max < initial {
+		initial = max // a maximum below the first step is honoured, not raised
+	}
+	if max <= 0 {
 		max = initial
 	}
 	d := initial

@@ -85,45 +85,66 @@ const (
 )
 
 // client implements Client.
+//
+// Goroutines (docs/architecture.md, "The client"): one Connect..Disconnect
+// is a run; its goroutines are the connection manager (connmgr.go: the only
+// one that changes the connection state, opens the modem and the session,
+// connects and reconnects), the sender (sender.go), the router's
+// dispatcher (router.go), the liveness check (liveness.go) and one per
+// (un)subscribe request; the event loop (events.go) lives as long as its
+// session. They report losses to the connection they ran on
+// (connection.report); only the manager acts on them.
 type client struct {
-	opts   ClientOptions
+	opts   ClientOptions // the manager alone changes the connection settings (ReconnectHandler)
 	log    *slog.Logger
 	router *router
+	tok    tokenTable
+	msgID  atomic.Uint32
 
-	mu         sync.Mutex
-	state      state
-	closing    bool // Disconnect is waiting for the queue (quiesce)
+	// lastActive: unix nanoseconds of the last sign of life of the link
+	// (written by the sender, the event loop and the liveness check).
+	lastActive atomic.Int64
+	// sending: a publish is in flight (the liveness check leaves the link
+	// to it).
+	sending atomic.Bool
+
+	// newSession opens the modem and claims the session of a connection
+	// attempt; tests replace it with scripted sessions (dial.go).
+	newSession func(ctx context.Context) (session, error)
+
+	mu       sync.Mutex // guards what follows; never held across a modem command
+	state    state      // written by the manager, and by Connect and the shutdown at a run's ends
+	closing  bool       // Disconnect is waiting for the queue (quiesce)
+	run      *run       // the current Connect..Disconnect; nil when disconnected
+	conn     *connection
+	shutDone chan struct{} // closed when the last shutdown finished
+	// subs are the active subscriptions, renewed after every reconnect;
+	// pendingOps the (un)subscribe requests waiting for the next
+	// connection (ResumeSubs, or interrupted by a loss).
+	subs       []atmodem.Subscription
+	pendingOps []heldOp
+	dup        map[queue.ID]bool // queue entries to send with DUP set
+
+	// Owned by the manager while a run lives, and by the shutdown after.
 	modem      *atmodem.Modem
 	ownModem   bool
-	usedTransp bool // the configured Transport was given to a Modem already
-	sess       *atmodem.Session
-	sessUsed   bool // the session was asked to connect (so Disconnect has something to undo)
-	q          queue.Queue
-	ownQueue   bool
-	broker     string
-	subs       []atmodem.Subscription // active subscriptions, in order
-	pendingOps []heldOp               // (un)subscribe requests held for the next connection (ResumeSubs)
-	sendHold   bool                   // the sender found the link gone; wait for the next connection
-	sendCancel context.CancelFunc     // cancels the publish in flight (a loss ends it)
-	dup        map[queue.ID]bool      // entries to send with DUP set
-	ctx        context.Context
-	cancel     context.CancelFunc
-	shutDone   chan struct{} // closed when the last shutdown finished
+	usedTransp bool    // the configured Transport was given to a Modem already
+	sess       session // the session of the index, kept across reconnects
+	sessUsed   bool    // the session was asked to connect (Disconnect has something to undo)
+}
 
-	tok tokenTable
-
-	msgID atomic.Uint32
-
-	wg     sync.WaitGroup // the client's goroutines of one Connect..Disconnect
-	evwg   sync.WaitGroup // event loops; they end when their session closes
-	lossCh chan error     // capacity 1: a loss a command found
-	evLoss chan error     // capacity 1: a loss the modem reported (URC, reboot, EOF)
-	wake   chan struct{}  // capacity 1: the sender should look again
-	sent   chan struct{}  // capacity 1: a message was confirmed
-
-	lastActive atomic.Int64 // unix nanoseconds of the last sign of life
-	retries    int          // sender only: unknown-fate attempts of the head
-	retryID    queue.ID     // sender only: the entry retries counts for
+// run is one Connect..Disconnect: its context, its goroutines and what
+// they share.
+type run struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // the manager, sender, router, liveness and request goroutines
+	evwg   sync.WaitGroup // the event loops; they end when their session closes
+	q      queue.Queue
+	ownQ   bool
+	wake   chan struct{} // capacity 1: the sender should look again (a new connection)
+	sent   chan struct{} // capacity 1: a message left the queue (Disconnect's quiesce)
+	first  *ConnectToken
 }
 
 // NewClient returns a client configured by a copy of o. It does not
@@ -140,6 +161,7 @@ func NewClient(o *ClientOptions) Client {
 	}
 	c.router = newRouter(c.log, o.Order, o.MessageBufferLimit, o.DefaultPublishHandler)
 	c.tok.init()
+	c.newSession = c.openSession
 	return c
 }
 
@@ -167,7 +189,9 @@ func (c *client) acceptsLocked() bool {
 	return false
 }
 
-// IsConnectionOpen reports whether the modem's connection is up now.
+// IsConnectionOpen reports whether the modem's connection is up now: a
+// CONNECT (or the modem's answer to AT+CMQTTDISC?) proved it, and no loss
+// was reported since.
 func (c *client) IsConnectionOpen() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -182,58 +206,19 @@ func (c *client) AddRoute(topic string, callback MessageHandler) {
 // touch records a sign of life of the link.
 func (c *client) touch() { c.lastActive.Store(time.Now().UnixNano()) }
 
-// session returns the current session and whether the connection is up.
-func (c *client) session() (*atmodem.Session, bool) {
+// current returns the live connection, nil while there is none.
+func (c *client) current() *connection {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.sess, c.state == stateConnected
-}
-
-// goLocked starts f as one of the client's goroutines unless a shutdown
-// began; c.mu must be held.
-func (c *client) goLocked(f func()) bool {
-	if c.state == stateDisconnecting || c.state == stateDisconnected || c.ctx == nil || c.ctx.Err() != nil {
-		return false
+	if c.state != stateConnected {
+		return nil
 	}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		f()
-	}()
-	return true
+	return c.conn
 }
 
 // callback runs a user handler on its own goroutine. The client does not
 // wait for it: it is the application's code.
 func (c *client) callback(f func()) { go f() }
-
-// signalLoss reports a connection loss a command found to the supervisor
-// without blocking.
-func (c *client) signalLoss(err error) {
-	c.mu.Lock()
-	ch := c.lossCh
-	c.mu.Unlock()
-	send(ch, err)
-}
-
-// signalEventLoss reports a connection loss the modem reported.
-func (c *client) signalEventLoss(err error) {
-	c.mu.Lock()
-	ch := c.evLoss
-	c.mu.Unlock()
-	send(ch, err)
-}
-
-// send offers err on ch without blocking.
-func send(ch chan error, err error) {
-	if ch == nil {
-		return
-	}
-	select {
-	case ch <- err:
-	default:
-	}
-}
 
 // kick wakes the sender without blocking.
 func kick(ch chan struct{}) {

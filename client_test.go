@@ -73,7 +73,10 @@ func TestBackoff(t *testing.T) {
 		{10, time.Second, time.Minute, 30 * time.Second, time.Minute}, // capped
 		{100, time.Second, time.Minute, 30 * time.Second, time.Minute},
 		{0, 0, 0, 500 * time.Millisecond, time.Second}, // zero initial means 1 s
-		{2, time.Minute, time.Second, 30 * time.Second, time.Minute},
+		// A maximum below the first step is honoured, not raised (issue 12
+		// point 8: paho does the same).
+		{2, time.Minute, time.Second, 500 * time.Millisecond, time.Second},
+		{0, time.Second, 200 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		lo := backoff(tt.n, tt.initial, tt.max, lowest)

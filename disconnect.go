@@ -33,9 +33,10 @@ func (c *client) Disconnect(quiesce uint) {
 	}
 	c.closing = true
 	connected := c.state == stateConnected
+	r := c.run
 	c.mu.Unlock()
 	if connected && quiesce > 0 {
-		c.waitDrained(time.Duration(quiesce) * time.Millisecond)
+		c.waitDrained(r, time.Duration(quiesce)*time.Millisecond)
 	}
 	c.mu.Lock()
 	done, ok := c.beginShutdownLocked()
@@ -44,25 +45,25 @@ func (c *client) Disconnect(quiesce uint) {
 		<-done
 		return
 	}
-	c.finishShutdown(done, ErrDisconnected)
+	c.finishShutdown(r, done, ErrDisconnected)
 }
 
 // waitDrained waits until the queue is empty or d has passed.
-func (c *client) waitDrained(d time.Duration) {
+func (c *client) waitDrained(r *run, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
-	for c.q.Len() > 0 {
+	for r.q.Len() > 0 {
 		select {
 		case <-t.C:
 			return
-		case <-c.sent:
-		case <-c.ctx.Done():
+		case <-r.sent:
+		case <-r.ctx.Done():
 			return
 		}
 	}
 }
 
-// beginShutdownLocked moves to stateDisconnecting and stops the client's
+// beginShutdownLocked moves to stateDisconnecting and stops the run's
 // goroutines; c.mu must be held. ok is false when a shutdown already
 // began (done is then the one to wait for).
 func (c *client) beginShutdownLocked() (done chan struct{}, ok bool) {
@@ -75,48 +76,41 @@ func (c *client) beginShutdownLocked() (done chan struct{}, ok bool) {
 	}
 	c.state = stateDisconnecting
 	c.shutDone = make(chan struct{})
-	c.cancel()
+	c.run.cancel()
 	return c.shutDone, true
 }
 
-// finishShutdown waits for the client's goroutines, then disconnects and
+// finishShutdown waits for the run's goroutines, then disconnects and
 // releases the session, closes what the client opened and fails the
 // tokens still waiting with cause. It closes done at the end.
-func (c *client) finishShutdown(done chan struct{}, cause error) {
-	c.wg.Wait()
-	c.mu.Lock()
-	sess, used, m, ownModem := c.sess, c.sessUsed, c.modem, c.ownModem
-	q, ownQueue := c.q, c.ownQueue
-	c.mu.Unlock()
-	if sess != nil {
-		if used && !isClosed(sess.Modem().Done()) {
+func (c *client) finishShutdown(r *run, done chan struct{}, cause error) {
+	r.wg.Wait()
+	// The manager is gone: its fields are the shutdown's now.
+	if c.sess != nil {
+		if c.sessUsed && (c.modem == nil || !isClosed(c.modem.Done())) {
 			ctx, cancel := context.WithTimeout(context.Background(), discBudget)
-			if err := sess.Disconnect(ctx, discTimeout); err != nil {
+			if err := c.sess.Disconnect(ctx, discTimeout); err != nil {
 				c.log.Info("cellmqtt: disconnect", "err", err)
 			}
 			cancel()
 		}
-		c.closeQuietly("session", sess)
 	}
-	c.evwg.Wait()
-	if m != nil && ownModem {
-		c.closeQuietly("modem", m)
-	}
+	c.closeSession()
+	r.evwg.Wait()
+	c.finishFirst(r, cause)
 	c.tok.failAll(cause)
 	c.mu.Lock()
 	held := c.pendingOps
 	c.pendingOps = nil
 	c.mu.Unlock()
 	for _, h := range held {
-		h.tok.finish(cause)
+		h.fail(cause)
 	}
-	if q != nil && ownQueue {
-		c.closeQuietly("queue", q)
+	if r.ownQ {
+		c.closeQuietly("queue", r.q)
 	}
 	c.mu.Lock()
-	c.sess, c.modem, c.ownModem = nil, nil, false
-	c.q, c.ownQueue = nil, false
-	c.broker = ""
+	c.run, c.conn = nil, nil
 	c.subs = nil // as in paho, a new Connect does not restore them
 	c.state = stateDisconnected
 	c.closing = false

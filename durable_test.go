@@ -133,7 +133,7 @@ func durableChild() (ran bool, code int) {
 		<-time.After(2 * waitFor) // wait to be killed
 		return fail(fmt.Errorf("not killed"))
 	case "drain":
-		q := c.(*client).q
+		q := c.(*client).run.q
 		deadline := time.Now().Add(waitFor)
 		for q.Len() > 0 {
 			if time.Now().After(deadline) {

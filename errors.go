@@ -43,6 +43,19 @@ var (
 	// ErrLiveness: the idle-link liveness check (SetLivenessInterval) found
 	// the connection dead although the modem reported nothing.
 	ErrLiveness = errors.New("cellmqtt: liveness check failed")
+	// ErrModemGone: the modem's port closed (unplugged, EOF, the shared
+	// Modem was closed) and the client cannot open it again: it was given
+	// with SetTransport or SetModem. The client gives up: the
+	// ConnectionLostHandler and the pending tokens get an error wrapping
+	// this one and the cause (atmodem.ErrClosed). A client that opens the
+	// port itself (SetSerialPort, SetOpenTransport) reopens it instead.
+	ErrModemGone = errors.New("cellmqtt: the modem's port is gone and the client cannot reopen it")
+	// ErrPoisonMessage: the connection was lost each time the message was
+	// sent (three times in a row): the broker closes it for this message
+	// (a topic it refuses, a size over its limit ...). Its token fails
+	// with this error and the message leaves the queue, so those behind it
+	// move on.
+	ErrPoisonMessage = errors.New("cellmqtt: the connection was lost each time this message was sent")
 	// ErrResumeSubsOff: Subscribe or Unsubscribe was called while the
 	// connection is being re-established and ResumeSubs is off (paho's
 	// behaviour).

@@ -8,10 +8,10 @@ import (
 
 // eventLoop drains the session's events as fast as they come, so the AT
 // reader never waits for the application: messages go to the router's
-// inbox, losses to the supervisor. It ends when the session's Events
-// channel is closed (Session.Close, or after EventClosed).
-func (c *client) eventLoop(sess *atmodem.Session) {
-	defer c.evwg.Done()
+// inbox, losses to the connection they belong to. It ends when the
+// session's Events channel is closed (Session.Close, or after EventClosed).
+func (c *client) eventLoop(r *run, sess session) {
+	defer r.evwg.Done()
 	for ev := range sess.Events() {
 		if ev.Kind == atmodem.EventMessage {
 			if ev.Message != nil {
@@ -22,10 +22,14 @@ func (c *client) eventLoop(sess *atmodem.Session) {
 		}
 		err := lossError(ev)
 		c.log.Info("cellmqtt: connection event", "index", ev.Index, "err", err)
-		if ev.Kind == atmodem.EventClosed || ev.Kind == atmodem.EventReset {
-			c.holdSender()
+		c.mu.Lock()
+		conn := c.conn
+		c.mu.Unlock()
+		// A loss the modem reported before the current connection was
+		// made belongs to an earlier one.
+		if conn != nil && conn.sess == sess && ev.Seq >= conn.seq {
+			conn.report(err)
 		}
-		c.signalEventLoss(err)
 	}
 }
 

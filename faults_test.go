@@ -81,10 +81,10 @@ func TestIntegrationFaults(t *testing.T) {
 			t.Logf("%d messages, %d duplicates", n, dups)
 			if tt.cause != nil {
 				// The first sign of the loss may also be a publish that
-				// found the connection gone (result 9, 11 or 26).
+				// found the connection gone (a link-down result such as
+				// 9, 11 or 26), or a liveness check that did.
 				err := lost.await(t)
-				var re *atmodem.ResultError
-				if !errors.Is(err, tt.cause) && !(errors.As(err, &re) && linkGone(re)) {
+				if !errors.Is(err, tt.cause) && atmodem.FateOf(err) != atmodem.FateLinkDown && !errors.Is(err, ErrLiveness) {
 					t.Fatalf("ConnectionLostHandler got %v, want %v", err, tt.cause)
 				}
 			}

@@ -4,20 +4,19 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/cellmqtt/cellmqtt/atmodem"
 )
 
 // liveness asks the modem whether the connection still stands whenever the
 // link has been idle for the LivenessInterval: a radio can die without any
-// URC, and then only a question finds out.
-func (c *client) liveness() {
+// URC, and then only a question finds out. A failed check is the
+// connection's loss.
+func (c *client) liveness(r *run) {
 	iv := c.opts.LivenessInterval
 	t := time.NewTimer(iv)
 	defer t.Stop()
 	for {
 		select {
-		case <-c.ctx.Done():
+		case <-r.ctx.Done():
 			return
 		case <-t.C:
 		}
@@ -26,13 +25,11 @@ func (c *client) liveness() {
 			t.Reset(iv - idle)
 			continue
 		}
-		c.mu.Lock()
-		sending := c.sendCancel != nil // a publish in flight finds a dead link itself
-		c.mu.Unlock()
-		if sess, open := c.session(); open && sess != nil && !sending {
-			if err := c.checkLink(sess); err != nil && c.ctx.Err() == nil {
+		// A publish in flight finds a dead link itself.
+		if conn := c.current(); conn != nil && !c.sending.Load() {
+			if err := c.checkLink(conn); err != nil && conn.ctx.Err() == nil {
 				c.log.Warn("cellmqtt: liveness check failed", "err", err)
-				c.signalLoss(err)
+				conn.report(err)
 			}
 		}
 		t.Reset(iv)
@@ -45,17 +42,17 @@ func livenessTimeout(interval time.Duration) time.Duration {
 	return min(DefaultLivenessTimeout, max(2*time.Second, interval))
 }
 
-// checkLink asks the modem (AT+CMQTTDISC?) whether the session's connection
-// stands; the error wraps ErrLiveness.
-func (c *client) checkLink(sess *atmodem.Session) error {
-	ctx, cancel := context.WithTimeout(c.ctx, livenessTimeout(c.opts.LivenessInterval))
+// checkLink asks the modem (AT+CMQTTDISC?) whether conn stands; the error
+// wraps ErrLiveness.
+func (c *client) checkLink(conn *connection) error {
+	ctx, cancel := context.WithTimeout(conn.ctx, livenessTimeout(c.opts.LivenessInterval))
 	defer cancel()
-	up, err := sess.Connected(ctx)
+	up, err := conn.sess.Connected(ctx)
 	switch {
 	case err != nil:
 		return fmt.Errorf("%w: %w", ErrLiveness, err)
 	case !up:
-		return fmt.Errorf("%w: the modem reports client index %d disconnected", ErrLiveness, sess.Index())
+		return fmt.Errorf("%w: the modem reports client index %d disconnected", ErrLiveness, conn.sess.Index())
 	}
 	c.touch()
 	return nil

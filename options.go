@@ -56,6 +56,9 @@ type ClientOptions struct {
 	Password     string        // SetPassword
 	CleanSession bool          // SetCleanSession
 	KeepAlive    time.Duration // SetKeepAlive
+	// ProtocolVersion is the MQTT protocol level (SetProtocolVersion): 4
+	// (MQTT 3.1.1) or 3 (MQTT 3.1); 0 means 4.
+	ProtocolVersion uint
 
 	WillEnabled  bool   // a will is set (SetWill, SetBinaryWill)
 	WillTopic    string // the will's topic
@@ -157,6 +160,15 @@ func (o *ClientOptions) SetCleanSession(clean bool) *ClientOptions { o.CleanSess
 // SetKeepAlive sets the keepalive interval in whole seconds (A7600:
 // 1-64800 s, SIM7500/7600/7800: 60-64800 s). Default DefaultKeepAlive.
 func (o *ClientOptions) SetKeepAlive(k time.Duration) *ClientOptions { o.KeepAlive = k; return o }
+
+// SetProtocolVersion sets the MQTT protocol level the modem connects with:
+// 4 for MQTT 3.1.1 (the default, also for 0) or 3 for MQTT 3.1, as paho's
+// SetProtocolVersion. A76xx firmware connects with 3.1 unless told
+// otherwise, which brokers speaking only 3.1.1 (AWS IoT, Azure IoT Hub)
+// refuse, so the client selects it (atmodem.ConnectOptions.ProtocolVersion
+// says how). paho's 0 means "try 4, then 3"; here it means 4. Other values
+// fail Connect with atmodem.ErrInvalidParameter.
+func (o *ClientOptions) SetProtocolVersion(pv uint) *ClientOptions { o.ProtocolVersion = pv; return o }
 
 // SetWill sets a will message with a string payload.
 func (o *ClientOptions) SetWill(topic string, payload string, qos byte, retained bool) *ClientOptions {

@@ -43,12 +43,13 @@ func (c *client) Publish(topic string, qos byte, retained bool, payload interfac
 	}
 	c.mu.Lock()
 	accepts, open := c.acceptsLocked(), c.state == stateConnected
-	sess, q, ctx := c.sess, c.q, c.ctx
+	sess, r := c.checker(), c.run
 	c.mu.Unlock()
-	if !accepts {
+	if !accepts || r == nil {
 		t.finish(ErrNotConnected)
 		return t
 	}
+	q, ctx := r.q, r.ctx
 	p := atmodem.Publish{Topic: topic, Payload: b, QoS: qos, Retain: retained, Timeout: pubTimeout(c.opts.WriteTimeout)}
 	if sess != nil {
 		err = sess.CheckPublish(p)

@@ -1,7 +1,6 @@
 package cellmqtt
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -17,50 +16,62 @@ const retryPause = time.Second
 // before its token fails with the last error.
 const maxUncertain = 5
 
+// maxPoison is how many connections in a row may be lost while one message
+// is in flight before the message is taken as the cause (the broker closes
+// the connection for it) and fails with ErrPoisonMessage.
+const maxPoison = 3
+
 // sender hands the head of the queue to the modem while connected, one
-// message at a time, in order.
-//
-// Its publishes share one cancellable context, made again only after a loss
-// cancelled it (sendCancel is set only while a publish is in flight, so a
-// loss between messages cancels nothing): a context per message cost a
-// child registration in c.ctx and three allocations each.
-func (c *client) sender() {
-	sctx, cancel := context.WithCancel(c.ctx)
-	defer func() { cancel() }()
+// message at a time, in order. What each answer means for the message is
+// atmodem.FateOf's: done (token succeeds), refused (token fails), link down
+// or unknown (the message stays at the head, marked DUP for QoS 1 and 2,
+// and is sent again; an unknown fate on a live link up to maxUncertain
+// times).
+type sender struct {
+	c *client
+	r *run
+
+	// Owned by the sender goroutine.
+	retries   int      // unknown-fate attempts of retryID on live links
+	retryID   queue.ID //
+	poisonID  queue.ID // the message in flight at the last losses
+	poisonHit int      // connections lost in a row while poisonID was in flight
+}
+
+// loop runs until the client disconnects.
+func (s *sender) loop() {
+	c, r := s.c, s.r
 	for {
-		if c.ctx.Err() != nil {
+		if r.ctx.Err() != nil {
 			return
 		}
-		if sctx.Err() != nil {
-			sctx, cancel = context.WithCancel(c.ctx)
-		}
-		if !c.sendOne(sctx, cancel) {
+		conn := c.current()
+		if conn == nil || conn.ctx.Err() != nil {
 			select {
-			case <-c.ctx.Done():
+			case <-r.ctx.Done():
 				return
-			case <-c.q.Ready():
-			case <-c.wake:
+			case <-r.wake:
 			}
+			continue
 		}
+		e, ok := r.q.Peek()
+		if !ok {
+			select {
+			case <-r.ctx.Done():
+				return
+			case <-r.q.Ready():
+			case <-r.wake:
+			}
+			continue
+		}
+		s.send(conn, e)
 	}
 }
 
-// sendOne sends the head of the queue; it reports false when there was
-// nothing it could do (not connected, queue empty). sctx is the publish's
-// context and cancel its cancel function, which a loss calls.
-func (c *client) sendOne(sctx context.Context, cancel context.CancelFunc) bool {
-	c.mu.Lock()
-	ok := c.state == stateConnected && !c.sendHold
-	sess := c.sess
-	c.mu.Unlock()
-	if !ok || sess == nil {
-		return false
-	}
-	e, ok := c.q.Peek()
-	if !ok {
-		return false
-	}
-	if !c.ownQueue {
+// send sends entry e on conn and decides its fate.
+func (s *sender) send(conn *connection, e queue.Entry) {
+	c := s.c
+	if !s.r.ownQ {
 		c.tok.completeBefore(e.ID, fmt.Errorf("cellmqtt: publish: %w", queue.ErrDropped))
 	}
 	m := e.Message
@@ -69,74 +80,91 @@ func (c *client) sendOne(sctx context.Context, cancel context.CancelFunc) bool {
 		Payload: m.Payload,
 		QoS:     m.QoS,
 		Retain:  m.Retained,
+		Dup:     m.QoS > 0 && c.isDup(e.ID),
 		Timeout: pubTimeout(c.opts.WriteTimeout),
 	}
-	c.mu.Lock()
-	p.Dup = m.QoS > 0 && c.dup[e.ID]
-	c.sendCancel = cancel
-	c.mu.Unlock()
-	err := sess.Publish(sctx, p)
-	c.mu.Lock()
-	c.sendCancel = nil
-	c.mu.Unlock()
-	switch {
-	case err == nil:
-		c.retries = 0
+	c.sending.Store(true)
+	err := conn.sess.Publish(conn.ctx, p)
+	c.sending.Store(false)
+	if err == nil {
 		c.touch()
-		c.dupClear(e.ID)
-		if rerr := c.q.Remove(e.ID); rerr != nil {
-			c.log.Error("cellmqtt: remove a sent message from the queue", "err", rerr)
+		s.retries = 0
+		if s.poisonID == e.ID {
+			s.poisonHit = 0
 		}
-		c.tok.complete(e.ID, nil)
-		kick(c.sent)
-	case sctx.Err() != nil:
-		// Disconnect, or a loss the modem reported while the message was
-		// in flight (its result may never come): send it again later.
+		s.settle(e, nil)
+		return
+	}
+	fate := atmodem.FateOf(err)
+	switch {
+	case conn.ctx.Err() != nil || fate == atmodem.FateLinkDown:
+		// The connection ended under the message (a loss reported
+		// meanwhile) or the answer says it is gone: the message stays
+		// at the head and goes again, with DUP, on the next one.
 		c.markDup(e)
-	case linkGone(err):
-		c.markDup(e)
-		c.holdSender()
-		c.signalLoss(fmt.Errorf("cellmqtt: publish to %q: %w", m.Topic, err))
-	case !refused(err):
+		if fate == atmodem.FateLinkDown {
+			conn.report(fmt.Errorf("cellmqtt: publish to %q: %w", m.Topic, err))
+		}
+		if conn.lost() != nil {
+			s.suspect(e, err)
+		}
+	case fate == atmodem.FateUnknown:
 		// The message may or may not have reached the broker (no answer,
-		// the modem's own timeout, a bare ERROR after a state the client
-		// has not heard of yet); ask the modem whether the link still
-		// stands before sending it again.
+		// result 6 or 17, busy after every retry, a bare ERROR): ask the
+		// modem whether the link still stands before sending it again.
 		c.markDup(e)
-		if lerr := c.checkLink(sess); lerr != nil {
-			c.holdSender()
-			c.signalLoss(fmt.Errorf("%w (after publish: %w)", lerr, err))
-			return true
+		if lerr := c.checkLink(conn); lerr != nil {
+			conn.report(fmt.Errorf("%w (after publish: %w)", lerr, err))
+			s.suspect(e, err)
+			return
 		}
-		if c.retryID != e.ID {
-			c.retryID, c.retries = e.ID, 0
+		if s.retryID != e.ID {
+			s.retryID, s.retries = e.ID, 0
 		}
-		c.retries++
-		if c.retries < maxUncertain {
-			sleepCtx(c.ctx, retryPause)
-			return true
+		s.retries++
+		if s.retries < maxUncertain {
+			sleepCtx(conn.ctx, retryPause)
+			return
 		}
 		c.log.Warn("cellmqtt: publish keeps failing on a live link, giving up on the message", "topic", m.Topic, "err", err)
-		fallthrough
+		s.retries = 0
+		s.settle(e, fmt.Errorf("cellmqtt: publish to %q: %w", m.Topic, err))
 	default:
-		// The modem refused this message: it is not sent again.
 		c.log.Warn("cellmqtt: publish refused by the modem", "topic", m.Topic, "err", err)
-		c.retries = 0
-		c.dupClear(e.ID)
-		if rerr := c.q.Remove(e.ID); rerr != nil {
-			c.log.Error("cellmqtt: remove a refused message from the queue", "err", rerr)
-		}
-		c.tok.complete(e.ID, fmt.Errorf("cellmqtt: publish to %q: %w", m.Topic, err))
-		kick(c.sent)
+		s.retries = 0
+		s.settle(e, fmt.Errorf("cellmqtt: publish to %q: %w", m.Topic, err))
 	}
-	return true
 }
 
-// holdSender stops sending until the next connection is made.
-func (c *client) holdSender() {
-	c.mu.Lock()
-	c.sendHold = true
-	c.mu.Unlock()
+// suspect counts a connection lost while e was in flight; after maxPoison
+// in a row, e fails with ErrPoisonMessage and leaves the queue, so the
+// messages behind it move on.
+func (s *sender) suspect(e queue.Entry, err error) {
+	if s.r.ctx.Err() != nil {
+		return // Disconnect, not a loss
+	}
+	if s.poisonID != e.ID {
+		s.poisonID, s.poisonHit = e.ID, 0
+	}
+	s.poisonHit++
+	if s.poisonHit < maxPoison {
+		return
+	}
+	s.poisonHit = 0
+	s.c.log.Error("cellmqtt: the connection was lost each time this message was sent: giving up on it",
+		"topic", e.Message.Topic, "times", maxPoison, "err", err)
+	s.settle(e, fmt.Errorf("cellmqtt: publish to %q: %w (%d times in a row; last: %w)", e.Message.Topic, ErrPoisonMessage, maxPoison, err))
+}
+
+// settle removes e from the queue and completes its token with err.
+func (s *sender) settle(e queue.Entry, err error) {
+	c := s.c
+	c.dupClear(e.ID)
+	if rerr := s.r.q.Remove(e.ID); rerr != nil {
+		c.log.Error("cellmqtt: remove a message from the queue", "err", rerr)
+	}
+	c.tok.complete(e.ID, err)
+	kick(s.r.sent)
 }
 
 // markDup remembers that a QoS 1 or 2 entry went (maybe partly) to the modem.
@@ -146,13 +174,12 @@ func (c *client) markDup(e queue.Entry) {
 	}
 }
 
-// linkGone reports an error whose fate is FateLinkDown: the MQTT
-// connection or the modem link is gone.
-func linkGone(err error) bool { return atmodem.FateOf(err) == atmodem.FateLinkDown }
-
-// refused reports an error whose fate is FateRefused: sending the message
-// again cannot help.
-func refused(err error) bool { return atmodem.FateOf(err) == atmodem.FateRefused }
+// isDup reports whether entry id is to be sent with DUP set.
+func (c *client) isDup(id queue.ID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dup[id]
+}
 
 // dupSet marks entry id to be sent with DUP set.
 func (c *client) dupSet(id queue.ID) {

@@ -1,6 +1,7 @@
 package cellmqtt
 
 import (
+	"context"
 	"fmt"
 	"slices"
 
@@ -44,7 +45,7 @@ func (c *client) subscribe(subs []atmodem.Subscription, callback MessageHandler)
 		return t
 	}
 	c.mu.Lock()
-	accepts, open, sess := c.acceptsLocked(), c.state == stateConnected, c.sess
+	accepts, sess := c.acceptsLocked(), c.checker()
 	c.mu.Unlock()
 	if !accepts {
 		t.finishSubscribe(subs, ErrNotConnected)
@@ -65,26 +66,23 @@ func (c *client) subscribe(subs []atmodem.Subscription, callback MessageHandler)
 	for _, s := range subs {
 		c.router.addRoute(s.Topic, callback)
 	}
-	op := func(sess *atmodem.Session) error {
-		var err error
-		if len(subs) == 1 {
-			err = sess.Subscribe(c.ctx, subs[0])
-		} else {
-			err = sess.SubscribeMultiple(c.ctx, subs)
-		}
-		if err == nil {
-			c.touch()
-			c.rememberSubs(subs)
-		} else if linkGone(err) {
-			c.signalLoss(fmt.Errorf("cellmqtt: subscribe: %w", err))
-		}
-		if err != nil {
-			err = fmt.Errorf("cellmqtt: subscribe: %w", err)
-		}
-		t.finishSubscribe(subs, err)
-		return err
-	}
-	c.run(t, open, op)
+	c.request(t, heldOp{
+		run: func(ctx context.Context, sess session) error {
+			if len(subs) == 1 {
+				return sess.Subscribe(ctx, subs[0])
+			}
+			return sess.SubscribeMultiple(ctx, subs)
+		},
+		done: func(err error) {
+			if err == nil {
+				c.rememberSubs(subs)
+			} else {
+				err = fmt.Errorf("cellmqtt: subscribe: %w", err)
+			}
+			t.finishSubscribe(subs, err)
+		},
+		fail: func(err error) { t.finishSubscribe(subs, err) },
+	})
 	return t
 }
 
@@ -97,7 +95,7 @@ func (c *client) Unsubscribe(topics ...string) Token {
 		return t
 	}
 	c.mu.Lock()
-	accepts, open, sess := c.acceptsLocked(), c.state == stateConnected, c.sess
+	accepts, sess := c.acceptsLocked(), c.checker()
 	c.mu.Unlock()
 	if !accepts {
 		t.finish(ErrNotConnected)
@@ -119,49 +117,98 @@ func (c *client) Unsubscribe(topics ...string) Token {
 	for _, topic := range topics {
 		c.router.deleteRoute(topic)
 	}
-	op := func(sess *atmodem.Session) error {
-		err := sess.Unsubscribe(c.ctx, topics...)
-		if err == nil {
-			c.touch()
-		} else {
-			if linkGone(err) {
-				c.signalLoss(fmt.Errorf("cellmqtt: unsubscribe: %w", err))
+	c.request(t, heldOp{
+		run: func(ctx context.Context, sess session) error { return sess.Unsubscribe(ctx, topics...) },
+		done: func(err error) {
+			if err != nil {
+				err = fmt.Errorf("cellmqtt: unsubscribe: %w", err)
 			}
-			err = fmt.Errorf("cellmqtt: unsubscribe: %w", err)
-		}
-		t.finish(err)
-		return err
-	}
-	c.run(t, open, op)
+			t.finish(err)
+		},
+		fail: t.finish,
+	})
 	return t
 }
 
-// completer is what run needs of a token.
-type completer interface{ finish(error) }
-
-// heldOp is an (un)subscribe request waiting for the next connection.
+// heldOp is an (un)subscribe request: carried out on the live connection,
+// or held for the next one.
 type heldOp struct {
-	op  func(*atmodem.Session) error
-	tok completer
+	run  func(ctx context.Context, sess session) error // the request to the modem
+	done func(err error)                               // its answer came: complete the token
+	fail func(err error)                               // it will never run (Disconnect)
 }
 
-// run carries out op now on its own goroutine when connected, or holds it
-// for the next connection with ResumeSubs (failing otherwise, as paho).
-func (c *client) run(t completer, open bool, op func(*atmodem.Session) error) {
+// request carries out op now, on its own goroutine, when connected; holds
+// it for the next connection with ResumeSubs (failing it otherwise, as
+// paho does).
+func (c *client) request(t completer, op heldOp) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !open || c.state != stateConnected {
+	r := c.run
+	var conn *connection
+	if c.state == stateConnected {
+		conn = c.conn
+	}
+	if conn == nil || r == nil {
 		if !c.opts.ResumeSubs {
+			c.mu.Unlock()
 			t.finish(ErrResumeSubsOff)
 			return
 		}
-		c.pendingOps = append(c.pendingOps, heldOp{op: op, tok: t})
+		c.pendingOps = append(c.pendingOps, op)
+		c.mu.Unlock()
 		return
 	}
-	sess := c.sess
-	if !c.goLocked(func() { _ = op(sess) }) {
-		t.finish(ErrNotConnected)
+	r.wg.Add(1)
+	c.mu.Unlock()
+	go func() {
+		defer r.wg.Done()
+		if !c.do(conn, op) {
+			c.mu.Lock()
+			c.pendingOps = append(c.pendingOps, op)
+			c.mu.Unlock()
+		}
+	}()
+}
+
+// do carries out op on conn. It reports false when the connection was lost
+// under it: the request is then held and carried out on the next connection
+// (a SUB in flight at a loss is made again, and its token completes then).
+// A request the modem refused, or whose outcome is unknown on a link found
+// alive, completes with the error.
+func (c *client) do(conn *connection, op heldOp) bool {
+	err := op.run(conn.ctx, conn.sess)
+	if err == nil {
+		c.touch()
+		op.done(nil)
+		return true
 	}
+	if conn.ctx.Err() != nil {
+		return false
+	}
+	switch atmodem.FateOf(err) {
+	case atmodem.FateLinkDown:
+		conn.report(err)
+		return false
+	case atmodem.FateUnknown:
+		if lerr := c.checkLink(conn); lerr != nil {
+			conn.report(fmt.Errorf("%w (after a request: %w)", lerr, err))
+			return false
+		}
+	}
+	op.done(err)
+	return true
+}
+
+// completer is what request needs of a token.
+type completer interface{ finish(error) }
+
+// checker returns the session to check requests against (nil before the
+// modem is known). c.mu is held.
+func (c *client) checker() session {
+	if c.conn != nil {
+		return c.conn.sess
+	}
+	return nil
 }
 
 // rememberSubs records active subscriptions for renewal after reconnects.

@@ -203,6 +203,8 @@ func (m *Modem) shutdown(cause error) {
 	}
 	m.releaseRX()
 	close(m.done)
+	m.seq++
+	seq := m.seq
 	m.mu.Unlock()
 	m.trace.event("transport ended", err)
 	m.fmu.Lock()
@@ -210,7 +212,7 @@ func (m *Modem) shutdown(cause error) {
 		m.rxGap.Stop()
 	}
 	m.fmu.Unlock()
-	m.emit(Event{Kind: EventClosed, Index: -1, Err: err})
+	m.emit(Event{Kind: EventClosed, Index: -1, Err: err, Seq: seq})
 	// Make sure the transport is released even when it failed by itself.
 	m.closeOnce.Do(func() { _ = m.rw.Close() })
 }
