@@ -207,14 +207,6 @@ func (s *scriptModem) add(steps ...step) {
 	s.advance()
 }
 
-// hangup makes Read return io.EOF once the queued bytes are read.
-func (s *scriptModem) hangup() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.eof = true
-	s.cond.Broadcast()
-}
-
 // Read returns the next chunk of the replies.
 func (s *scriptModem) Read(p []byte) (int, error) {
 	s.mu.Lock()
