@@ -46,10 +46,10 @@ type cmdCase struct {
 	noAnswer bool       // run with a short context
 }
 
-// shapes generates the answer shapes of DESIGN.md section 4 for spec:
-// success (result after and before OK), result after OK, result plus
-// ERROR (for MQTT commands), bare ERROR, no answer; and for data commands
-// ERROR instead of the prompt.
+// shapes generates the answer shapes of docs/architecture.md, How real
+// firmware behaves, for spec: success (result after and before OK), result
+// after OK, result plus ERROR (for MQTT commands), bare ERROR, no answer; and
+// for data commands ERROR instead of the prompt.
 func (c cmdSpec) shapes() []cmdCase {
 	send := func(answer string) []step {
 		if c.data == "" {
