@@ -131,10 +131,10 @@ func (h *packetIDSpaces) OnPacketRead(cl *mochi.Client, pk packets.Packet) (pack
 	s := h.session(cl.ID)
 	wire := pk.PacketID
 	// A PUBREL, or a QoS 2 PUBLISH sent again, continues a QoS 2 flow
-	// whose PUBREC the broker still holds under the translated identifier.
-	if old, ok := s.toBroker[wire]; ok && s.toClient[old] == wire &&
-		(pk.FixedHeader.Type == packets.Pubrel || pk.FixedHeader.Qos == 2) {
-		if held, ok := cl.State.Inflight.Get(old); ok && held.FixedHeader.Type == packets.Pubrec {
+	// whose PUBREC (or, after a failed write, PUBCOMP) the broker still
+	// holds under the translated identifier.
+	if old, ok := s.toBroker[wire]; ok && s.toClient[old] == wire {
+		if held, ok := cl.State.Inflight.Get(old); ok && continuesFlow(pk, held) {
 			pk.PacketID = old
 			return pk, nil
 		}
@@ -192,6 +192,18 @@ func (h *packetIDSpaces) OnPacketSent(cl *mochi.Client, pk packets.Packet, _ []b
 		delete(s.toBroker, pk.PacketID)
 		delete(s.toClient, id)
 	}
+}
+
+// continuesFlow reports whether the client's packet pk belongs to the QoS 2
+// flow of which the broker holds its answer held.
+func continuesFlow(pk, held packets.Packet) bool {
+	switch {
+	case pk.FixedHeader.Type == packets.Publish:
+		return pk.FixedHeader.Qos == 2 && held.FixedHeader.Type == packets.Pubrec
+	case pk.FixedHeader.Type == packets.Pubrel:
+		return held.FixedHeader.Type == packets.Pubrec || held.FixedHeader.Type == packets.Pubcomp
+	}
+	return false
 }
 
 // answersClient reports whether the broker sends packets of type t only in

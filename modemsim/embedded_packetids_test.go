@@ -139,6 +139,33 @@ func TestEmbeddedBrokerClientQoS2AcrossDeliveries(t *testing.T) {
 	}
 }
 
+// TestEmbeddedBrokerClientQoS2AcrossReconnect: a QoS 2 PUBLISH of the
+// client whose PUBREL did not go out before the connection broke is still
+// the client's: after a reconnect with clean session off the broker sends
+// its PUBREC again under the client's identifier, and the PUBREL completes
+// it.
+func TestEmbeddedBrokerClientQoS2AcrossReconnect(t *testing.T) {
+	b := startEmbedded(t, EmbeddedOptions{})
+	c := dialRaw(t, b.Addr(), "persist")
+	const mine = 7
+	c.send(t, publishPacket("up", "held", 2, mine))
+	if ack := expectPacket[*packets.PubrecPacket](t, c); ack.MessageID != mine {
+		t.Fatalf("PUBREC id %d, want %d", ack.MessageID, mine)
+	}
+	c.close()
+
+	again := dialRaw(t, b.Addr(), "persist")
+	if ack := expectPacket[*packets.PubrecPacket](t, again); ack.MessageID != mine {
+		t.Fatalf("PUBREC after reconnect id %d, want %d", ack.MessageID, mine)
+	}
+	rel := packets.NewControlPacket(packets.Pubrel).(*packets.PubrelPacket)
+	rel.MessageID = mine
+	again.send(t, rel)
+	if ack := expectPacket[*packets.PubcompPacket](t, again); ack.MessageID != mine {
+		t.Fatalf("PUBCOMP id %d, want %d", ack.MessageID, mine)
+	}
+}
+
 // rawMQTT is an MQTT 3.1.1 client that sends exactly the packets a test
 // writes, identifiers included, over a loopback connection.
 type rawMQTT struct{ conn net.Conn }
