@@ -62,14 +62,6 @@ type scriptModem struct {
 // starts with (TestOpenSync tests that).
 func inStep() Option { return func(c *config) { c.inStep = true } }
 
-// openSync is the exchange every Modem starts with: two marker commands
-// whose answers prove that what the engine reads answers its own commands
-// (step.go).
-var openSync = []step{
-	{expect: "AT+CSQ\r", reply: "\r\n+CSQ: 20,99\r\n\r\nOK\r\n"},
-	{expect: "AT+CMEE?\r", reply: "\r\n+CMEE: 0\r\n\r\nOK\r\n"},
-}
-
 // markerCSQ is the first marker, answered: what the engine writes to get
 // back in step after a command whose answer it did not read whole.
 var markerCSQ = step{expect: "AT+CSQ\r", reply: "\r\n+CSQ: 20,99\r\n\r\nOK\r\n"}
