@@ -43,7 +43,7 @@ type cmdCase struct {
 	steps    []step
 	wantCode ResultCode // -1: no *ResultError
 	wantIs   error      // nil with wantCode -1: success
-	noAnswer bool       // run with a short context
+	noAnswer bool       // the context ends once the command is written
 }
 
 // shapes generates the answer shapes of docs/architecture.md, How real
@@ -92,12 +92,10 @@ func runSpecs(t *testing.T, specs []cmdSpec) {
 				if model == AutoDetect {
 					model = A7600
 				}
-				m, _ := startModem(t, mode, tc.steps, WithModel(model))
+				m, sm := startModem(t, mode, tc.steps, WithModel(model))
 				ctx := testCtx(t)
 				if tc.noAnswer {
-					var cancel context.CancelFunc
-					ctx, cancel = context.WithTimeout(ctx, 50*time.Millisecond)
-					defer cancel()
+					ctx = cancelAfter(t, ctx, sm.reached(len(tc.steps)))
 				}
 				checkOutcome(t, spec.call(ctx, m), tc.wantCode, tc.wantIs)
 			}

@@ -204,8 +204,7 @@ func checkRejected(t *testing.T, model Model, c limitCase, wantOK bool) {
 	// Accepted: the command is written (the script expects nothing, so the
 	// scripted modem records it as unexpected; swallow that by checking
 	// the bytes directly instead of verify).
-	ctx, cancel := context.WithTimeout(testCtx(t), 20*time.Millisecond)
-	defer cancel()
+	ctx := cancelAfter(t, testCtx(t), sm.wroteAny())
 	err := c.call(ctx, m)
 	var pe *ParamError
 	if errors.As(err, &pe) {
