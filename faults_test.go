@@ -22,28 +22,32 @@ func TestIntegrationFaults(t *testing.T) {
 		name   string
 		inject func(e *env, lost *lostLog)
 		cause  error // nil: no connection loss need be reported
+		// timeout, when set, is the engine's default command timeout: a
+		// dropped answer costs one, and the recovery after it is the same
+		// whether it lasts the default 9 s or 2 s.
+		timeout time.Duration
 	}{
-		{"connlost cause 1", func(e *env, _ *lostLog) { dropConn(e, 1) }, atmodem.ErrConnectionLost},
-		{"connlost cause 2", func(e *env, _ *lostLog) { dropConn(e, 2) }, atmodem.ErrConnectionLost},
-		{"connlost cause 3", func(e *env, _ *lostLog) { dropConn(e, 3) }, atmodem.ErrConnectionLost},
+		{"connlost cause 1", func(e *env, _ *lostLog) { dropConn(e, 1) }, atmodem.ErrConnectionLost, 0},
+		{"connlost cause 2", func(e *env, _ *lostLog) { dropConn(e, 2) }, atmodem.ErrConnectionLost, 0},
+		{"connlost cause 3", func(e *env, _ *lostLog) { dropConn(e, 3) }, atmodem.ErrConnectionLost, 0},
 		{"no network", func(e *env, lost *lostLog) {
 			e.sim.NoNetwork()
 			lost.await(e.t)
 			e.sim.RestoreNetwork()
-		}, atmodem.ErrNoNetwork},
+		}, atmodem.ErrNoNetwork, 0},
 		{"keepalive", func(e *env, _ *lostLog) {
 			if err := e.sim.KeepaliveFail(0); err != nil {
 				e.t.Log("KeepaliveFail:", err)
 			}
-		}, atmodem.ErrKeepalive},
-		{"reboot", func(e *env, _ *lostLog) { e.sim.Reboot() }, atmodem.ErrModemReset},
-		{"unplug", func(e *env, _ *lostLog) { e.sim.Unplug() }, atmodem.ErrClosed},
-		{"broker drops client", func(e *env, _ *lostLog) { e.broker.DropClient("dev") }, atmodem.ErrConnectionLost},
-		{"busy while streaming (rejected)", func(e *env, _ *lostLog) { streamIn(e, modemsim.BusyReject) }, nil},
-		{"busy while streaming (corrupting)", func(e *env, _ *lostLog) { streamIn(e, modemsim.BusyCorrupt) }, nil},
-		{"noise", func(e *env, _ *lostLog) { e.sim.Noise([]byte("\r\n\x00\xfe#~garbage\r\n+CMQTTRXEND: 0\r\n")) }, nil},
-		{"stall", func(e *env, _ *lostLog) { e.sim.Stall(500 * time.Millisecond) }, nil},
-		{"dropped answer", func(e *env, _ *lostLog) { e.sim.DropNextAnswer() }, nil},
+		}, atmodem.ErrKeepalive, 0},
+		{"reboot", func(e *env, _ *lostLog) { e.sim.Reboot() }, atmodem.ErrModemReset, 0},
+		{"unplug", func(e *env, _ *lostLog) { e.sim.Unplug() }, atmodem.ErrClosed, 0},
+		{"broker drops client", func(e *env, _ *lostLog) { e.broker.DropClient("dev") }, atmodem.ErrConnectionLost, 0},
+		{"busy while streaming (rejected)", func(e *env, _ *lostLog) { streamIn(e, modemsim.BusyReject) }, nil, 0},
+		{"busy while streaming (corrupting)", func(e *env, _ *lostLog) { streamIn(e, modemsim.BusyCorrupt) }, nil, 0},
+		{"noise", func(e *env, _ *lostLog) { e.sim.Noise([]byte("\r\n\x00\xfe#~garbage\r\n+CMQTTRXEND: 0\r\n")) }, nil, 0},
+		{"stall", func(e *env, _ *lostLog) { e.sim.Stall(500 * time.Millisecond) }, nil, 0},
+		{"dropped answer", func(e *env, _ *lostLog) { e.sim.DropNextAnswer() }, nil, 2 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,6 +59,11 @@ func TestIntegrationFaults(t *testing.T) {
 				SetOpenTransport(func(context.Context) (io.ReadWriteCloser, error) { return e.sim.Conn(), nil }).
 				SetConnectionLostHandler(lost.handler)
 			o.Transport = nil
+			if tt.timeout > 0 {
+				m := atmodem.New(e.sim.Conn(), atmodem.WithModel(atmodem.A7600), atmodem.WithDefaultTimeout(tt.timeout))
+				t.Cleanup(func() { _ = m.Close() })
+				o.SetModem(m)
+			}
 			c := e.connect(o)
 			mustWait(t, "subscribe", c.Subscribe("in/#", 1, in.handler))
 

@@ -111,13 +111,6 @@ func (r *router) take() []*message {
 	return ms
 }
 
-// pending is the number of messages waiting for the dispatcher.
-func (r *router) pending() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.inbox)
-}
-
 // run dispatches messages until ctx ends: in order on this goroutine when
 // order is set, otherwise each message on its own goroutine. Messages still
 // waiting when ctx ends are dropped. run returns after every handler

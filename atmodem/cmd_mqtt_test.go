@@ -43,13 +43,13 @@ type cmdCase struct {
 	steps    []step
 	wantCode ResultCode // -1: no *ResultError
 	wantIs   error      // nil with wantCode -1: success
-	noAnswer bool       // run with a short context
+	noAnswer bool       // the context ends once the command is written
 }
 
-// shapes generates the answer shapes of DESIGN.md section 4 for spec:
-// success (result after and before OK), result after OK, result plus
-// ERROR (for MQTT commands), bare ERROR, no answer; and for data commands
-// ERROR instead of the prompt.
+// shapes generates the answer shapes of docs/architecture.md, How real
+// firmware behaves, for spec: success (result after and before OK), result
+// after OK, result plus ERROR (for MQTT commands), bare ERROR, no answer; and
+// for data commands ERROR instead of the prompt.
 func (c cmdSpec) shapes() []cmdCase {
 	send := func(answer string) []step {
 		if c.data == "" {
@@ -92,12 +92,10 @@ func runSpecs(t *testing.T, specs []cmdSpec) {
 				if model == AutoDetect {
 					model = A7600
 				}
-				m, _ := startModem(t, mode, tc.steps, WithModel(model))
+				m, sm := startModem(t, mode, tc.steps, WithModel(model))
 				ctx := testCtx(t)
 				if tc.noAnswer {
-					var cancel context.CancelFunc
-					ctx, cancel = context.WithTimeout(ctx, 50*time.Millisecond)
-					defer cancel()
+					ctx = cancelAfter(t, ctx, sm.reached(len(tc.steps)))
 				}
 				checkOutcome(t, spec.call(ctx, m), tc.wantCode, tc.wantIs)
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 )
 
 const ati7670 = "\r\nManufacturer: SIMCOM INCORPORATED\r\nModel: A7670E-LASE\r\nRevision: A7670M7_V1.11.1\r\nIMEI: 861234567890123\r\n+GCAP: +CGSM,+FCLASS,+DS\r\n\r\nOK\r\n"
@@ -99,15 +98,15 @@ func TestWaitNetwork(t *testing.T) {
 }
 
 func TestWaitNetworkContextEnds(t *testing.T) {
-	m, _ := startModem(t, deliverWhole, []step{
+	steps := []step{
 		{expect: "AT+CEREG?\r", reply: "\r\n+CEREG: 0,3\r\n\r\nOK\r\n"},
 		{expect: "AT+CGREG?\r", reply: "\r\n+CGREG: 0,0\r\n\r\nOK\r\n"},
-	}, WithModel(A7600))
-	ctx, cancel := context.WithTimeout(testCtx(t), 50*time.Millisecond)
-	defer cancel()
-	err := m.WaitNetwork(ctx)
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err = %v, want deadline exceeded", err)
+	}
+	m, sm := startModem(t, deliverWhole, steps, WithModel(A7600))
+	// The context ends once the modem said "not registered" to both.
+	err := m.WaitNetwork(cancelAfter(t, testCtx(t), sm.reached(len(steps))))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
 

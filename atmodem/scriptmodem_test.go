@@ -39,7 +39,8 @@ import (
 // nothing more is replied); verify reports them. inject sends bytes at any
 // time (an unsolicited result between two steps); hangup makes the next
 // Read return io.EOF once the queued bytes are read (an unplugged modem).
-// written returns everything the engine wrote.
+// written returns everything the engine wrote; reached and wroteAny tell
+// when the engine got that far.
 type scriptModem struct {
 	mode delivery
 	rnd  *rand.Rand
@@ -55,20 +56,15 @@ type scriptModem struct {
 	closed  bool // Close was called
 	failure string
 	done    chan struct{} // closed when every step is done
+	// waiters are closed when their step count is reached (reached), or
+	// at the first write (index -1: wroteAny).
+	waiters map[int][]chan struct{}
 }
 
 // inStep starts the engine in step with the modem: a scripted test of
 // another feature does not begin with the marker exchange every Modem
 // starts with (TestOpenSync tests that).
 func inStep() Option { return func(c *config) { c.inStep = true } }
-
-// openSync is the exchange every Modem starts with: two marker commands
-// whose answers prove that what the engine reads answers its own commands
-// (step.go).
-var openSync = []step{
-	{expect: "AT+CSQ\r", reply: "\r\n+CSQ: 20,99\r\n\r\nOK\r\n"},
-	{expect: "AT+CMEE?\r", reply: "\r\n+CMEE: 0\r\n\r\nOK\r\n"},
-}
 
 // markerCSQ is the first marker, answered: what the engine writes to get
 // back in step after a command whose answer it did not read whole.
@@ -144,6 +140,7 @@ func (s *scriptModem) advance() {
 		}
 		s.pending = s.pending[len(st.expect):]
 		s.next++
+		s.wake(s.next)
 		s.enqueue([]byte(st.reply))
 		if st.hangup {
 			s.eof = true
@@ -207,14 +204,6 @@ func (s *scriptModem) add(steps ...step) {
 	s.advance()
 }
 
-// hangup makes Read return io.EOF once the queued bytes are read.
-func (s *scriptModem) hangup() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.eof = true
-	s.cond.Broadcast()
-}
-
 // Read returns the next chunk of the replies.
 func (s *scriptModem) Read(p []byte) (int, error) {
 	s.mu.Lock()
@@ -245,6 +234,9 @@ func (s *scriptModem) Write(p []byte) (int, error) {
 		return 0, io.ErrClosedPipe
 	}
 	s.all = append(s.all, p...)
+	if len(p) > 0 {
+		s.wake(-1)
+	}
 	s.pending = append(s.pending, p...)
 	s.advance()
 	return len(p), nil
@@ -257,6 +249,46 @@ func (s *scriptModem) Close() error {
 	s.closed = true
 	s.cond.Broadcast()
 	return nil
+}
+
+// reached returns a channel closed once the first n steps are done.
+func (s *scriptModem) reached(n int) <-chan struct{} {
+	return s.waiter(n, func() bool { return s.next >= n })
+}
+
+// wroteAny returns a channel closed once the engine wrote a byte.
+func (s *scriptModem) wroteAny() <-chan struct{} {
+	return s.waiter(-1, func() bool { return len(s.all) > 0 })
+}
+
+// waiter returns a channel for key, closed already when now reports true
+// (called with s.mu held).
+func (s *scriptModem) waiter(key int, now func() bool) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := make(chan struct{})
+	if now() {
+		close(ch)
+		return ch
+	}
+	if s.waiters == nil {
+		s.waiters = make(map[int][]chan struct{})
+	}
+	s.waiters[key] = append(s.waiters[key], ch)
+	return ch
+}
+
+// wake closes the waiters of key (-1: a write) and, for a step count, of
+// every count up to it. s.mu is held.
+func (s *scriptModem) wake(key int) {
+	for k, chs := range s.waiters {
+		if k == key || (key >= 0 && k >= 0 && k <= key) {
+			for _, ch := range chs {
+				close(ch)
+			}
+			delete(s.waiters, k)
+		}
+	}
 }
 
 // written returns every byte the engine wrote.

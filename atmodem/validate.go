@@ -9,9 +9,10 @@ import (
 	"github.com/cellmqtt/cellmqtt/internal/topic"
 )
 
-// This file holds every parameter check of DESIGN.md section 3 and 5. Each
-// check runs before a byte is written and fails with a *ParamError that
-// names the manual's parameter, the limit and the model.
+// This file holds every parameter check of docs/architecture.md, The two model
+// families and Rules every layer keeps. Each check runs before a byte is
+// written and fails with a *ParamError that names the manual's parameter, the
+// limit and the model.
 
 func paramErr(model Model, param, format string, args ...any) error {
 	return &ParamError{Param: param, Model: model, Reason: fmt.Sprintf(format, args...)}

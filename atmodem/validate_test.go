@@ -17,10 +17,10 @@ type limitCase struct {
 	call  func(ctx context.Context, m *Modem) error
 }
 
-// limitTable lists every limit of DESIGN.md section 3 as values just inside
-// and just outside the range, per model. Each entry is run against every
-// model in want; the value must pass on the models listed true and fail
-// before a byte is written on the others.
+// limitTable lists every limit of docs/architecture.md, The two model
+// families, as values just inside and just outside the range, per model. Each
+// entry is run against every model in want; the value must pass on the models
+// listed true and fail before a byte is written on the others.
 func limitTable() []struct {
 	limitCase
 	want map[Model]bool
@@ -217,8 +217,7 @@ func checkRejected(t *testing.T, model Model, c limitCase, wantOK bool) {
 	// Accepted: the command is written (the script expects nothing, so the
 	// scripted modem records it as unexpected; swallow that by checking
 	// the bytes directly instead of verify).
-	ctx, cancel := context.WithTimeout(testCtx(t), 20*time.Millisecond)
-	defer cancel()
+	ctx := cancelAfter(t, testCtx(t), sm.wroteAny())
 	err := c.call(ctx, m)
 	var pe *ParamError
 	if errors.As(err, &pe) {

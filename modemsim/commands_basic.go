@@ -6,8 +6,8 @@ import (
 	"strconv"
 )
 
-// basicHandlers are the general commands a driver needs (DESIGN.md
-// section 6), identical on both models.
+// basicHandlers are the general commands a driver needs (docs/architecture.md,
+// The emulator), identical on both models.
 var basicHandlers = map[string]handler{
 	"":            cmdAT,
 	"E":           cmdEcho,

@@ -166,7 +166,8 @@ func cmdAccq(s *Sim, c atCommand, r *reply) error {
 	}
 	cl := s.st.client(idx)
 	if cl.acquired {
-		// Real firmware: a bare ERROR on an index in use (DESIGN.md 4).
+		// Real firmware: a bare ERROR on an index in use
+		// (docs/architecture.md, How real firmware behaves).
 		r.error()
 		return nil
 	}

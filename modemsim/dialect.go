@@ -2,8 +2,9 @@ package modemsim
 
 import "github.com/cellmqtt/cellmqtt/internal/simcom"
 
-// dialect is what differs between the two model families (DESIGN.md
-// sections 3 and 4), resolved once from the Config.
+// dialect is what differs between the two model families
+// (docs/architecture.md, The two model families and How real firmware
+// behaves), resolved once from the Config.
 type dialect struct {
 	model  simcom.Model
 	limits simcom.Limits

@@ -8,7 +8,7 @@ import (
 )
 
 // TestStartWhenStarted: SIM7600 answers "+CMQTTSTART: 23" then ERROR, the
-// A7600 family a bare ERROR (DESIGN.md section 4).
+// A7600 family a bare ERROR (docs/architecture.md, How real firmware behaves).
 func TestStartWhenStarted(t *testing.T) {
 	for _, tc := range []struct {
 		model  simcom.Model

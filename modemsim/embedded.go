@@ -64,6 +64,11 @@ func StartEmbeddedBroker(opts EmbeddedOptions) (*EmbeddedBroker, error) {
 	if err := s.AddHook(hook, nil); err != nil {
 		return nil, fmt.Errorf("modemsim: embedded broker auth: %w", err)
 	}
+	// mochi v2.7.9 mixes the client's and its own packet identifiers: see
+	// packetIDSpaces.
+	if err := s.AddHook(new(packetIDSpaces), nil); err != nil {
+		return nil, fmt.Errorf("modemsim: embedded broker packet identifiers: %w", err)
+	}
 	raw, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("modemsim: embedded broker listen on %s: %w", addr, err)

@@ -121,9 +121,8 @@ func (r *reply) final(s string) {
 	r.flush()
 }
 
-func (r *reply) ok()      { r.final("OK") }
-func (r *reply) error()   { r.final("ERROR") }
-func (r *reply) blankLn() { r.info = 0 }
+func (r *reply) ok()    { r.final("OK") }
+func (r *reply) error() { r.final("ERROR") }
 
 // codeError answers "+<CMD>: <idx>,<code>" then ERROR (the manuals' failed
 // form c).

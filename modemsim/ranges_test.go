@@ -57,9 +57,9 @@ func TestBeforeStart(t *testing.T) {
 	}
 }
 
-// TestParameterRanges checks the limits of DESIGN.md section 3 on both
-// models: the last value inside a range is accepted, the first outside is
-// ERROR, and state errors give the manuals' result codes.
+// TestParameterRanges checks the limits of docs/architecture.md, The two model
+// families, on both models: the last value inside a range is accepted, the
+// first outside is ERROR, and state errors give the manuals' result codes.
 func TestParameterRanges(t *testing.T) {
 	id := func(n int) string { return `"` + strings.Repeat("c", n) + `"` }
 	setup := []exchange{

@@ -2,12 +2,12 @@
 // SIM7500/SIM7600/SIM7800 modem with its built-in MQTT client, backed by a
 // real MQTT 3.1.1 connection to a real broker.
 //
-// The emulator parses AT like the firmware and answers like the manuals
-// (and like real firmware where it differs, DESIGN.md section 4): every
-// command form of the MQTT, SSL and certificate commands of both manuals,
-// their ranges and result codes, the RX URC sequence of inbound messages,
-// and the basic commands a driver needs. A link model paces bytes at a baud
-// rate, adds per-command latency and echoes like the firmware; fault
+// The emulator parses AT like the firmware and answers like the manuals (and
+// like real firmware where it differs: docs/architecture.md, How real firmware
+// behaves): every command form of the MQTT, SSL and certificate commands of
+// both manuals, their ranges and result codes, the RX URC sequence of inbound
+// messages, and the basic commands a driver needs. A link model paces bytes at
+// a baud rate, adds per-command latency and echoes like the firmware; fault
 // injection methods make it lose connections, the network, keepalives, the
 // answer of a command, or reboot. It is reachable in memory (Conn), over a
 // real pseudo-terminal (OpenPTY) and over TCP (ListenTCP).

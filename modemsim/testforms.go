@@ -8,8 +8,9 @@ import "github.com/cellmqtt/cellmqtt/internal/simcom"
 // and in "< user_name >" / " optimeout ", the missing colon of "+CMQTTSUB
 // (0-1)..." in the SIM7600 tables, and the misspelled names
 // (AT+CMQTPPAYLOAD, AT+CMQTPUB) of the SIM7600 manual, whose examples and
-// firmware use the CMQTT spelling (DESIGN.md section 3). The brackets the
-// A7600 manual prints for optional parts are kept as printed.
+// firmware use the CMQTT spelling (docs/architecture.md, The two model
+// families). The brackets the A7600 manual prints for optional parts are kept
+// as printed.
 var testForms = map[simcom.Model]map[string][]string{
 	simcom.A7600: {
 		"+CMQTTSTART":      nil,

@@ -77,9 +77,10 @@ func finalResult(line string) (ok, final bool) {
 	return false, false
 }
 
-// asyncResult returns the result line prefix that finishes an MQTT
-// command after its OK (DESIGN.md section 4), e.g. "+CMQTTCONNECT:" for
-// AT+CMQTTCONNECT=..., or "" when OK finishes the command.
+// asyncResult returns the result line prefix that finishes an MQTT command
+// after its OK (docs/architecture.md, How real firmware behaves), e.g.
+// "+CMQTTCONNECT:" for AT+CMQTTCONNECT=..., or "" when OK finishes the
+// command.
 func asyncResult(cmd string) string {
 	c := strings.ToUpper(strings.TrimSpace(cmd))
 	if !strings.HasPrefix(c, "AT+CMQTT") || strings.HasSuffix(c, "?") || strings.HasSuffix(c, "=?") {

@@ -3,7 +3,8 @@ package simcom
 import "fmt"
 
 // Model is a SIMCom modem family. The two families differ in limits, in
-// some command names and in the order of some responses (DESIGN.md section 3).
+// some command names and in the order of some responses (docs/architecture.md,
+// The two model families).
 type Model int
 
 // The model families.
