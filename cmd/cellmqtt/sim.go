@@ -3,10 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 
@@ -127,19 +127,6 @@ the command names, like a network redirect.`)
 	return exitOK
 }
 
-// simConsoleHelp lists the fault-injection commands read from stdin.
-const simConsoleHelp = `fault injection (one command a line):
-  drop IDX CAUSE   close client IDX's broker connection: +CMQTTCONNLOST: IDX,CAUSE (1-3)
-  ping IDX         keepalive failure: +CMQTTPING: IDX,17
-  nonet            data network down: +CMQTTNONET, links drop
-  restore          data network back
-  reboot           boot messages, all MQTT state cleared
-  noise TEXT       write TEXT to the AT port between frames
-  dropanswer       lose the answer of the next command
-  stall DURATION   stop output for DURATION (e.g. 2s; 0 until unstall)
-  unstall          resume output
-  unplug           the host sees EOF`
-
 // simConsole reads fault-injection commands from r until it ends; the
 // process exits with the emulator, so an unended stdin does not matter.
 func simConsole(sim *modemsim.Sim, r io.Reader, w io.Writer) {
@@ -151,59 +138,21 @@ func simConsole(sim *modemsim.Sim, r io.Reader, w io.Writer) {
 	}
 }
 
-// simControl runs one console command and returns what to print.
+// simControl runs one console command (modemsim's fault commands, or help)
+// and returns what to print.
 func simControl(sim *modemsim.Sim, line string) string {
 	f := strings.Fields(line)
 	if len(f) == 0 {
 		return ""
 	}
-	arg := func(i int) (int, error) {
-		if i >= len(f) {
-			return 0, fmt.Errorf("%s: missing argument", f[0])
-		}
-		return strconv.Atoi(f[i])
+	if f[0] == "help" || f[0] == "?" {
+		return modemsim.InjectHelp
 	}
-	var err error
-	switch f[0] {
-	case "help", "?":
-		return simConsoleHelp
-	case "drop":
-		var idx, cause int
-		if idx, err = arg(1); err == nil {
-			if cause, err = arg(2); err == nil {
-				err = sim.DropConnection(idx, cause)
-			}
-		}
-	case "ping":
-		var idx int
-		if idx, err = arg(1); err == nil {
-			err = sim.KeepaliveFail(idx)
-		}
-	case "nonet":
-		sim.NoNetwork()
-	case "restore":
-		sim.RestoreNetwork()
-	case "reboot":
-		sim.Reboot()
-	case "noise":
-		sim.Noise([]byte(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "noise"))))
-	case "dropanswer":
-		sim.DropNextAnswer()
-	case "stall":
-		var d time.Duration
-		if len(f) < 2 {
-			err = fmt.Errorf("stall: missing duration")
-		} else if d, err = time.ParseDuration(f[1]); err == nil {
-			sim.Stall(d)
-		}
-	case "unstall":
-		sim.Unstall()
-	case "unplug":
-		sim.Unplug()
-	default:
+	err := sim.Inject(line)
+	switch {
+	case errors.Is(err, modemsim.ErrUnknownFault):
 		return fmt.Sprintf("unknown command %q; type help", f[0])
-	}
-	if err != nil {
+	case err != nil:
 		return "error: " + err.Error()
 	}
 	return "ok: " + f[0]
