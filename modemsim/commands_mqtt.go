@@ -117,8 +117,10 @@ func (s *Sim) resultAndOK(r *reply, result string) {
 	r.flush()
 }
 
-// cmdStop is AT+CMQTTSTOP. Clients still acquired make it fail with 21
-// (client not released); the service keeps running.
+// cmdStop is AT+CMQTTSTOP. With no client acquired it stops the service
+// (the result in the model's order); with nothing to stop it answers a bare
+// ERROR, as both manuals say. With a client still acquired it fails with the
+// model's code then ERROR (see stopRefused).
 func cmdStop(s *Sim, c atCommand, r *reply) error {
 	if c.Form != formExec {
 		r.error()
@@ -130,17 +132,24 @@ func cmdStop(s *Sim, c atCommand, r *reply) error {
 		r.error()
 		return nil
 	}
-	code := simcom.CodeOK
+	acquired, connected := false, false
 	for i := range s.st.clients {
-		if s.st.clients[i].acquired {
-			code = simcom.CodeClientNotReleased
+		cl := &s.st.clients[i]
+		acquired = acquired || cl.acquired
+		connected = connected || cl.connected() || cl.connecting
+	}
+	if acquired {
+		if s.d.stopWithClientsStops && !connected {
+			s.st.started = false
 		}
+		s.mu.Unlock()
+		r.line("+CMQTTSTOP: " + strconv.Itoa(int(s.d.stopWithClientsCode)))
+		r.error()
+		return nil
 	}
-	if code == simcom.CodeOK {
-		s.st.started = false
-	}
+	s.st.started = false
 	s.mu.Unlock()
-	s.resultAndOK(r, "+CMQTTSTOP: "+strconv.Itoa(int(code)))
+	s.resultAndOK(r, "+CMQTTSTOP: 0")
 	return nil
 }
 

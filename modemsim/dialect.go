@@ -22,6 +22,13 @@ type dialect struct {
 	// openSessionFail: an immediate CONNECT failure is "+CMQTTCONNECT: i,34"
 	// then ERROR, and a failed DISC reports 35 (A7600 only).
 	openSessionFail bool
+	// stopWithClientsCode is the code of "+CMQTTSTOP: <code>" then ERROR
+	// when AT+CMQTTSTOP finds a client still acquired: 21 (client not
+	// released) on the SIM7600, 19 (client is used) on the A7600 family.
+	stopWithClientsCode simcom.ResultCode
+	// stopWithClientsStops: that refused STOP still stops the service when
+	// no client is connected, leaving the clients acquired (A7600 family).
+	stopWithClientsStops bool
 	// refuseSubTopic: AT+CMQTTSUBTOPIC answers ERROR (some A7670 firmware).
 	refuseSubTopic bool
 	// cfgOpTimeout: AT+CMQTTCFG has the "optimeout" key (A7600).
@@ -47,6 +54,7 @@ func newDialect(cfg Config) dialect {
 		d.resultFirst = cfg.ResultBeforeOK
 		d.startAgainCode = true
 		d.sslClearedEveryConnect = true
+		d.stopWithClientsCode = simcom.CodeClientNotReleased
 		d.certDelete = "+CCERTDELETE"
 		d.product = "SIMCOM_SIM7600E-H"
 		d.firmware = "LE20B04SIM7600M22"
@@ -54,6 +62,8 @@ func newDialect(cfg Config) dialect {
 	default:
 		d.openSessionFail = true
 		d.cfgOpTimeout = true
+		d.stopWithClientsCode = simcom.CodeClientUsed
+		d.stopWithClientsStops = true
 		d.certDelete = "+CCERTDELE"
 		d.product = "A7670E-LASE"
 		d.firmware = "A011B07A7670M7"

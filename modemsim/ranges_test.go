@@ -145,7 +145,6 @@ func TestParameterRanges(t *testing.T) {
 		{cmd: `AT+CMQTTUNSUB=0,0`, answer: codeErr("+CMQTTUNSUB", 0, 18)},
 		{cmd: `AT+CMQTTPUB=0,1,60`, answer: ok + "\r\n+CMQTTPUB: 0,0\r\n"},
 		{cmd: `AT+CMQTTPUB=0,1,60`, answer: codeErr("+CMQTTPUB", 0, 18)}, // the topic was cleared
-		{cmd: `AT+CMQTTSTOP`, answer: ok + "\r\n+CMQTTSTOP: 21\r\n"},
 		{cmd: `AT+CMQTTDISC=0`, answer: ok + "\r\n+CMQTTDISC: 0,0\r\n"},
 		{cmd: `AT+CMQTTDISC=0,0`, answer: codeErr("+CMQTTDISC", 0, 11)},
 		{cmd: `AT+CMQTTREL=0`, answer: ok},
