@@ -62,7 +62,10 @@ func cmdConnect(s *Sim, c atCommand, r *reply) error {
 		r.codeError("+CMQTTCONNECT", idx, simcom.CodeClientNotAcquired)
 		return nil
 	case cl.connected():
-		r.codeError("+CMQTTCONNECT", idx, simcom.CodeClientUsed)
+		// Real firmware: 13 (not supported operation) on an index it holds
+		// as connected, also after +CMQTTPING (drivers check for
+		// "+CMQTTCONNECT: 0,13" to mean "already connected").
+		r.codeError("+CMQTTCONNECT", idx, simcom.CodeNotSupported)
 		return nil
 	case cl.connecting || cl.busy:
 		r.codeError("+CMQTTCONNECT", idx, simcom.CodeClientBusy)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"time"
+
+	"github.com/cellmqtt/cellmqtt/internal/simcom"
 )
 
 // Fault injection. Every method is safe to call from any goroutine while
@@ -25,7 +27,7 @@ func (s *Sim) DropConnection(idx, cause int) error {
 	if cause < CauseSocketClosed || cause > CauseNetworkClosed {
 		return fmt.Errorf("modemsim: connection-lost cause %d: want 1, 2 or 3", cause)
 	}
-	link, err := s.takeLink(idx)
+	link, err := s.takeLink(idx, nil)
 	if err != nil {
 		return err
 	}
@@ -34,8 +36,11 @@ func (s *Sim) DropConnection(idx, cause int) error {
 	return nil
 }
 
-// takeLink detaches the live link of idx from the state.
-func (s *Sim) takeLink(idx int) (brokerLink, error) {
+// takeLink detaches the link of idx (live, or dead but held as
+// connected) from the state and puts next in its place: nil for an index
+// that is now disconnected, deadLink{} for one the firmware still holds as
+// connected.
+func (s *Sim) takeLink(idx int, next brokerLink) (brokerLink, error) {
 	if idx < 0 || idx >= clientCount {
 		return nil, fmt.Errorf("modemsim: client index %d: want 0 or 1", idx)
 	}
@@ -46,7 +51,7 @@ func (s *Sim) takeLink(idx int) (brokerLink, error) {
 		return nil, fmt.Errorf("modemsim: client index %d is not connected", idx)
 	}
 	link := cl.link
-	cl.link = nil
+	cl.link = next
 	cl.gen++
 	cl.busy = false
 	cl.droppedAt = time.Now()
@@ -95,14 +100,17 @@ func (s *Sim) RestoreNetwork() {
 
 // KeepaliveFail reports that the keepalive of index idx failed:
 // "+CMQTTPING: idx,17" (timeout); the broker connection is dropped without
-// DISCONNECT. It fails when the index is not connected.
+// DISCONNECT (the broker sends the will). As on real firmware the index is
+// still held as connected afterwards: AT+CMQTTDISC? answers 0 and
+// AT+CMQTTCONNECT "+CMQTTCONNECT: idx,13" until AT+CMQTTDISC is sent (see
+// deadLink). It fails when the index is not connected.
 func (s *Sim) KeepaliveFail(idx int) error {
-	link, err := s.takeLink(idx)
+	link, err := s.takeLink(idx, deadLink{})
 	if err != nil {
 		return err
 	}
 	link.Drop()
-	s.urc(fmt.Sprintf("+CMQTTPING: %d,%d", idx, s.d.code(17)))
+	s.urc(fmt.Sprintf("+CMQTTPING: %d,%d", idx, s.d.code(simcom.CodeTimeout)))
 	return nil
 }
 

@@ -92,19 +92,46 @@ func TestNoNetworkSpellings(t *testing.T) {
 	}
 }
 
+// TestKeepaliveFail: "+CMQTTPING: i,17"; the broker link is dropped
+// without DISCONNECT but the firmware still holds the index as connected
+// until AT+CMQTTDISC: DISC? says 0, CONNECT answers 13, REL 19, a publish
+// gets result 11; DISC frees the index (result 0) and CONNECT works again.
 func TestKeepaliveFail(t *testing.T) {
-	s, h, d := startFake(t, Config{})
-	h.start()
-	h.connect("0")
-	if err := s.KeepaliveFail(0); err != nil {
-		t.Fatal(err)
+	for _, model := range []simcom.Model{simcom.A7600, simcom.SIM7600} {
+		t.Run(model.String(), func(t *testing.T) {
+			s, h, d := startFake(t, Config{Model: model})
+			h.start()
+			h.connect("0")
+			if err := s.KeepaliveFail(0); err != nil {
+				t.Fatal(err)
+			}
+			h.expect("\r\n+CMQTTPING: 0,17\r\n")
+			dead := d.last(t)
+			if !dead.wasDropped() || dead.wasDisconnected() {
+				t.Error("link not dropped without DISCONNECT")
+			}
+			h.cmd("AT+CMQTTDISC?", "\r\n+CMQTTDISC: 0,0\r\n+CMQTTDISC: 1,1\r\n"+ok)
+			h.cmd(`AT+CMQTTCONNECT=0,"tcp://broker.example:1883",60,1`, codeErr("+CMQTTCONNECT", 0, 13))
+			h.cmd("AT+CMQTTREL=0", codeErr("+CMQTTREL", 0, 19))
+			h.data("AT+CMQTTTOPIC=0,1", "t", ok)
+			h.cmd("AT+CMQTTPUB=0,1,60", ok+"\r\n+CMQTTPUB: 0,11\r\n")
+			if err := s.KeepaliveFail(0); err != nil { // it keeps failing
+				t.Fatal(err)
+			}
+			h.expect("\r\n+CMQTTPING: 0,17\r\n")
+			h.send("AT+CMQTTDISC=0,60\r")
+			h.expectAnyOrder(ok, "\r\n+CMQTTDISC: 0,0\r\n")
+			h.cmd("AT+CMQTTDISC?", "\r\n+CMQTTDISC: 0,1\r\n+CMQTTDISC: 1,1\r\n"+ok)
+			if err := s.KeepaliveFail(0); err == nil {
+				t.Error("KeepaliveFail on a disconnected index: no error")
+			}
+			h.cmd(`AT+CMQTTCONNECT=0,"tcp://broker.example:1883",60,1`, ok+"\r\n+CMQTTCONNECT: 0,0\r\n")
+			if pubs := dead.published(); len(pubs) != 0 {
+				t.Errorf("a publish reached the dead link: %+v", pubs)
+			}
+			h.quiet(s)
+		})
 	}
-	h.expect("\r\n+CMQTTPING: 0,17\r\n")
-	if !d.last(t).wasDropped() {
-		t.Error("link not dropped")
-	}
-	h.cmd("AT+CMQTTDISC?", "\r\n+CMQTTDISC: 0,1\r\n+CMQTTDISC: 1,1\r\n"+ok)
-	h.quiet(s)
 }
 
 // TestReboot: the model's boot messages, optionally after a NUL; all MQTT

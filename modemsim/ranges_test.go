@@ -137,7 +137,7 @@ func TestParameterRanges(t *testing.T) {
 		{cmd: `AT+CMQTTCONNECT?`, answer: "\r\n+CMQTTCONNECT: 0\r\n+CMQTTCONNECT: 1\r\n" + ok},
 		{cmd: `AT+CMQTTCONNECT=0,"tcp://a.b.c",60,1,"` + strings.Repeat("u", 256) + `","p"`,
 			answer: ok + "\r\n+CMQTTCONNECT: 0,0\r\n"},
-		{cmd: `AT+CMQTTCONNECT=0,"tcp://a.b.c",60,1`, answer: codeErr("+CMQTTCONNECT", 0, 19)},
+		{cmd: `AT+CMQTTCONNECT=0,"tcp://a.b.c",60,1`, answer: codeErr("+CMQTTCONNECT", 0, 13)},
 		{cmd: `AT+CMQTTCONNECT?`, answer: "\r\n+CMQTTCONNECT: 0,\"tcp://a.b.c\",60,1,\"" + strings.Repeat("u", 256) + "\",\"p\"\r\n+CMQTTCONNECT: 1\r\n" + ok},
 		{cmd: `AT+CMQTTDISC?`, answer: "\r\n+CMQTTDISC: 0,0\r\n+CMQTTDISC: 1,1\r\n" + ok},
 		{cmd: `AT+CMQTTREL=0`, answer: codeErr("+CMQTTREL", 0, 19)},
