@@ -62,6 +62,13 @@ func countIn(c atCommand, min, max int) bool { return len(c.Params) >= min && le
 // when line is nil) and OK, and reports whether the write form is left to
 // the caller. The caller holds s.mu.
 func (s *Sim) gatedRead(c atCommand, r *reply, line func(i int, cl *clientState) string) bool {
+	if c.Form == formRead && s.listsStaleClients(c) {
+		for i := range s.st.clients {
+			r.line(line(i, &s.st.clients[i]))
+		}
+		r.ok()
+		return false
+	}
 	if !s.st.started || (c.Form != formRead && c.Form != formWrite) {
 		r.error()
 		return false
@@ -78,6 +85,15 @@ func (s *Sim) gatedRead(c atCommand, r *reply, line func(i int, cl *clientState)
 	return false
 }
 
+// listsStaleClients reports whether the read form of c answers from the
+// client table of a service that +CMQTTNONET stopped
+// (Config.NoNetListsClients: AT+CMQTTACCQ? and AT+CMQTTDISC?). The caller
+// holds s.mu.
+func (s *Sim) listsStaleClients(c atCommand) bool {
+	return !s.st.started && s.st.staleClients && s.cfg.NoNetListsClients &&
+		(c.Name == "+CMQTTACCQ" || c.Name == "+CMQTTDISC")
+}
+
 // cmdStart is AT+CMQTTSTART.
 func cmdStart(s *Sim, c atCommand, r *reply) error {
 	if c.Form != formExec {
@@ -88,6 +104,12 @@ func cmdStart(s *Sim, c atCommand, r *reply) error {
 	started, up := s.st.started, s.st.network
 	if !started && up {
 		s.st.started = true
+		if s.st.staleClients { // left by +CMQTTNONET: a fresh service
+			s.st.staleClients = false
+			for i := range s.st.clients {
+				s.st.clients[i] = newClientState()
+			}
+		}
 	}
 	s.mu.Unlock()
 	if started {

@@ -58,16 +58,20 @@ func (s *Sim) takeLink(idx int, next brokerLink) (brokerLink, error) {
 	return link, nil
 }
 
-// dropAll detaches every live link; the caller holds s.mu.
-func (s *Sim) dropAllLocked() []brokerLink {
+// dropAllLocked detaches every link and returns them to be dropped; a
+// connected index gets held in its place (nil: disconnected, deadLink{}:
+// still held as connected). The caller holds s.mu.
+func (s *Sim) dropAllLocked(held brokerLink) []brokerLink {
 	var links []brokerLink
 	for i := range s.st.clients {
 		cl := &s.st.clients[i]
+		var next brokerLink
 		if cl.link != nil {
 			links = append(links, cl.link)
 			cl.droppedAt = time.Now()
+			next = held
 		}
-		cl.link = nil
+		cl.link = next
 		cl.connecting = false
 		cl.busy = false
 		cl.early = nil
@@ -76,14 +80,23 @@ func (s *Sim) dropAllLocked() []brokerLink {
 	return links
 }
 
-// NoNetwork takes the data network down: every broker connection drops
-// (the broker sends the wills), "+CMQTTNONET" (or "+CMQTTNONET:" with
-// Config.NoNetColon) is reported, and CONNECT fails until RestoreNetwork.
-// The MQTT service and the acquired clients stay, as on real modems.
+// NoNetwork takes the data network down as the firmware reports it: every
+// broker connection drops without DISCONNECT (the broker sends the wills),
+// "+CMQTTNONET" (or "+CMQTTNONET:" with Config.NoNetColon) is reported, and
+// the MQTT service stops by itself, as SIMCom's URC table says ("restart
+// the MQTT service by AT+CMQTTSTART"). Until AT+CMQTTSTART succeeds the MQTT
+// commands answer ERROR (AT+CMQTTACCQ? and AT+CMQTTDISC? still list the old
+// clients with Config.NoNetListsClients), and AT+CMQTTSTART itself fails
+// with OK then "+CMQTTSTART: 7" (network open fail) until RestoreNetwork.
+// The START that succeeds starts with every index released.
 func (s *Sim) NoNetwork() {
 	s.mu.Lock()
 	s.st.network = false
-	links := s.dropAllLocked()
+	if s.st.started {
+		s.st.started = false
+		s.st.staleClients = true
+	}
+	links := s.dropAllLocked(nil)
 	s.mu.Unlock()
 	for _, l := range links {
 		l.Drop()
@@ -91,7 +104,26 @@ func (s *Sim) NoNetwork() {
 	s.urc(s.d.nonet)
 }
 
-// RestoreNetwork brings the data network back after NoNetwork.
+// NoNetworkSilent takes the data network down without telling the host, as
+// a radio that dies with no URC: the broker connections drop without
+// DISCONNECT, but the firmware has noticed nothing. The service keeps
+// running and connected indexes stay held as connected (AT+CMQTTDISC? says
+// 0, publishes get result 11, see deadLink) until the host disconnects them
+// or a keepalive fault (KeepaliveFail) reports the loss; a CONNECT while the
+// network is down fails (A7600: "+CMQTTCONNECT: i,34" then ERROR; SIM7600:
+// OK then "+CMQTTCONNECT: i,3"); AT+CSQ and AT+CGREG? show no service.
+func (s *Sim) NoNetworkSilent() {
+	s.mu.Lock()
+	s.st.network = false
+	links := s.dropAllLocked(deadLink{})
+	s.mu.Unlock()
+	for _, l := range links {
+		l.Drop()
+	}
+}
+
+// RestoreNetwork brings the data network back after NoNetwork or
+// NoNetworkSilent.
 func (s *Sim) RestoreNetwork() {
 	s.mu.Lock()
 	s.st.network = true
@@ -124,7 +156,7 @@ func (s *Sim) Reboot() { s.reboot() }
 
 func (s *Sim) reboot() {
 	s.mu.Lock()
-	links := s.dropAllLocked()
+	links := s.dropAllLocked(nil)
 	s.st = newModemState(s.cfg.Echo != EchoOff)
 	// URCs not yet written die with the old firmware. They are dropped
 	// before the abort: the aborted command's end would otherwise queue

@@ -68,7 +68,7 @@ func TestLostFromBackend(t *testing.T) {
 }
 
 // TestNoNetworkSpellings: "+CMQTTNONET" and "+CMQTTNONET:"; every link
-// drops, the service and the clients stay.
+// drops.
 func TestNoNetworkSpellings(t *testing.T) {
 	for _, tc := range []struct {
 		colon bool
@@ -80,13 +80,103 @@ func TestNoNetworkSpellings(t *testing.T) {
 			h.connect("0")
 			s.NoNetwork()
 			h.expect("\r\n" + tc.urc + "\r\n")
-			if !d.last(t).wasDropped() {
-				t.Error("link not dropped")
+			if l := d.last(t); !l.wasDropped() || l.wasDisconnected() {
+				t.Error("link not dropped without DISCONNECT")
 			}
-			h.cmd("AT+CMQTTACCQ?", "\r\n+CMQTTACCQ: 0,\"id0\",0\r\n+CMQTTACCQ: 1,\"\",0\r\n"+ok)
 			h.cmd("AT+CSQ", "\r\n+CSQ: 99,99\r\n"+ok)
 			s.RestoreNetwork()
 			h.cmd("AT+CSQ", "\r\n+CSQ: 23,0\r\n"+ok)
+			h.quiet(s)
+		})
+	}
+}
+
+// TestNoNetworkStopsService: +CMQTTNONET means the firmware stopped the
+// MQTT service. Until AT+CMQTTSTART succeeds, ACCQ=, CONNECT and the other
+// MQTT commands answer ERROR; ACCQ? and DISC? answer ERROR too, or still
+// list the old client IDs (Config.NoNetListsClients); START fails with
+// result 7 (network open fail) while the network is down. The START that
+// succeeds gives a fresh service with both indexes released.
+func TestNoNetworkStopsService(t *testing.T) {
+	for _, model := range []simcom.Model{simcom.A7600, simcom.SIM7600} {
+		for _, lists := range []bool{false, true} {
+			name := model.String()
+			if lists {
+				name += "/lists-clients"
+			}
+			t.Run(name, func(t *testing.T) {
+				s, h, _ := startFake(t, Config{Model: model, NoNetListsClients: lists})
+				h.start()
+				h.connect("0")
+				h.cmd(`AT+CMQTTACCQ=1,"id1"`, ok)
+				s.NoNetwork()
+				h.expect("\r\n+CMQTTNONET\r\n")
+				if lists {
+					h.cmd("AT+CMQTTACCQ?", "\r\n+CMQTTACCQ: 0,\"id0\",0\r\n+CMQTTACCQ: 1,\"id1\",0\r\n"+ok)
+					h.cmd("AT+CMQTTDISC?", "\r\n+CMQTTDISC: 0,1\r\n+CMQTTDISC: 1,1\r\n"+ok)
+				} else {
+					h.cmd("AT+CMQTTACCQ?", erro)
+					h.cmd("AT+CMQTTDISC?", erro)
+				}
+				for _, c := range []string{
+					`AT+CMQTTACCQ=0,"id0"`, "AT+CMQTTREL=0", "AT+CMQTTCONNECT?",
+					`AT+CMQTTCONNECT=0,"tcp://broker.example:1883",60,1`, "AT+CMQTTDISC=0,60",
+					"AT+CMQTTTOPIC=0,1", "AT+CMQTTPUB=0,1,60", "AT+CMQTTSUB=0,1,1", "AT+CMQTTSTOP",
+				} {
+					h.cmd(c, erro)
+				}
+				h.send("AT+CMQTTSTART\r")
+				h.expectAnyOrder(ok, "\r\n+CMQTTSTART: 7\r\n")
+				if !lists { // the failed START started nothing
+					h.cmd("AT+CMQTTACCQ?", erro)
+				} else {
+					h.cmd("AT+CMQTTACCQ?", "\r\n+CMQTTACCQ: 0,\"id0\",0\r\n+CMQTTACCQ: 1,\"id1\",0\r\n"+ok)
+				}
+				s.RestoreNetwork()
+				h.start()
+				h.cmd("AT+CMQTTACCQ?", "\r\n+CMQTTACCQ: 0,\"\",0\r\n+CMQTTACCQ: 1,\"\",0\r\n"+ok)
+				h.cmd("AT+CMQTTDISC?", "\r\n+CMQTTDISC: 0,1\r\n+CMQTTDISC: 1,1\r\n"+ok)
+				h.connect("0")
+				h.quiet(s)
+			})
+		}
+	}
+}
+
+// TestNoNetworkSilent: a radio that dies without a URC. The broker links
+// drop, the service runs on and the connected index stays held as
+// connected; a publish gets 11; CONNECT fails while the network is down
+// (A7600 34 then ERROR, SIM7600 OK then 3); once it is back the host
+// disconnects and connects again.
+func TestNoNetworkSilent(t *testing.T) {
+	for _, tc := range []struct {
+		model  simcom.Model
+		answer string
+	}{
+		{simcom.A7600, "\r\n+CMQTTCONNECT: 1,34\r\n" + erro},
+		{simcom.SIM7600, ok + "\r\n+CMQTTCONNECT: 1,3\r\n"},
+	} {
+		t.Run(tc.model.String(), func(t *testing.T) {
+			s, h, d := startFake(t, Config{Model: tc.model})
+			h.start()
+			h.connect("0")
+			h.cmd(`AT+CMQTTACCQ=1,"id1"`, ok)
+			if err := s.Inject("nonet silent"); err != nil {
+				t.Fatal(err)
+			}
+			h.cmd("AT+CGREG?", "\r\n+CGREG: 0,2\r\n"+ok) // no URC came before this answer
+			if l := d.last(t); !l.wasDropped() || l.wasDisconnected() {
+				t.Error("link not dropped without DISCONNECT")
+			}
+			h.cmd("AT+CMQTTDISC?", "\r\n+CMQTTDISC: 0,0\r\n+CMQTTDISC: 1,1\r\n"+ok)
+			h.data("AT+CMQTTTOPIC=0,1", "t", ok)
+			h.cmd("AT+CMQTTPUB=0,1,60", ok+"\r\n+CMQTTPUB: 0,11\r\n")
+			h.cmd(`AT+CMQTTCONNECT=1,"tcp://a.b.c:1883",60,1`, tc.answer)
+			s.RestoreNetwork()
+			h.send("AT+CMQTTDISC=0,60\r")
+			h.expectAnyOrder(ok, "\r\n+CMQTTDISC: 0,0\r\n")
+			h.cmd(`AT+CMQTTCONNECT=0,"tcp://a.b.c:1883",60,1`, ok+"\r\n+CMQTTCONNECT: 0,0\r\n")
+			h.cmd(`AT+CMQTTCONNECT=1,"tcp://a.b.c:1883",60,1`, ok+"\r\n+CMQTTCONNECT: 1,0\r\n")
 			h.quiet(s)
 		})
 	}

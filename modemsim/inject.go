@@ -16,7 +16,8 @@ var ErrUnknownFault = errors.New("modemsim: unknown fault command")
 const InjectHelp = `fault injection (one command a line):
   drop IDX CAUSE   close client IDX's broker connection: +CMQTTCONNLOST: IDX,CAUSE (1-3)
   ping IDX         keepalive failure: +CMQTTPING: IDX,17
-  nonet            data network down: +CMQTTNONET, links drop
+  nonet            data network down: +CMQTTNONET, links drop, the MQTT service stops
+  nonet silent     data network down with no URC: links drop, indexes stay "connected"
   restore          data network back
   reboot           boot messages, all MQTT state cleared
   noise TEXT       write TEXT to the AT port between frames
@@ -47,7 +48,17 @@ var faults = map[string]fault{
 		}
 		return s.KeepaliveFail(idx)
 	}},
-	"nonet":   {noArgs("nonet", (*Sim).NoNetwork)},
+	"nonet": {func(s *Sim, a []string, _ string) error {
+		switch {
+		case len(a) == 0:
+			s.NoNetwork()
+		case a[0] == "silent" && len(a) == 1:
+			s.NoNetworkSilent()
+		default:
+			return fmt.Errorf("modemsim: nonet: unexpected argument %q (want nothing or silent)", a[len(a)-1])
+		}
+		return nil
+	}},
 	"restore": {noArgs("restore", (*Sim).RestoreNetwork)},
 	"reboot":  {noArgs("reboot", (*Sim).Reboot)},
 	"noise": {func(s *Sim, _ []string, rest string) error {

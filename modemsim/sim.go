@@ -83,6 +83,13 @@ type Config struct {
 	// NoNetColon spells the no-network URC "+CMQTTNONET:" instead of
 	// "+CMQTTNONET" (both exist in the field).
 	NoNetColon bool
+	// NoNetListsClients makes AT+CMQTTACCQ? and AT+CMQTTDISC? keep
+	// answering from the client table of the service that +CMQTTNONET
+	// stopped (the old client IDs, every index disconnected) until
+	// AT+CMQTTSTART, as some firmware does; AT+CMQTTACCQ= and every other
+	// MQTT command still answer ERROR. Without it those reads answer ERROR
+	// too, as before any AT+CMQTTSTART.
+	NoNetListsClients bool
 	// BootNUL puts a NUL byte before the boot messages of a reboot.
 	BootNUL bool
 	// BootMessages, when set, replaces the model's boot lines, e.g.
@@ -297,15 +304,7 @@ func (s *Sim) Close() error {
 	s.once.Do(func() {
 		s.cancel()
 		s.mu.Lock()
-		var links []brokerLink
-		for i := range s.st.clients {
-			c := &s.st.clients[i]
-			if c.link != nil {
-				links = append(links, c.link)
-				c.link = nil
-				c.gen++
-			}
-		}
+		links := s.dropAllLocked(nil)
 		att := s.att
 		s.att = nil
 		listen := s.listen

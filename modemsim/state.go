@@ -82,13 +82,16 @@ type pdpContext struct {
 // Certificates live in the flash file system (certStore) and survive.
 type modemState struct {
 	started bool // AT+CMQTTSTART done
-	clients [clientCount]clientState
-	ssl     [sslContextCount]sslContext
-	echo    bool
-	network bool // data network up (NoNetwork takes it down)
-	regMode map[string]int
-	pdp     map[int]pdpContext
-	cmee    int // AT+CMEE setting (0 after power-up)
+	// staleClients: the service was stopped by +CMQTTNONET and clients
+	// holds what it had; the next successful AT+CMQTTSTART releases them.
+	staleClients bool
+	clients      [clientCount]clientState
+	ssl          [sslContextCount]sslContext
+	echo         bool
+	network      bool // data network up (NoNetwork takes it down)
+	regMode      map[string]int
+	pdp          map[int]pdpContext
+	cmee         int // AT+CMEE setting (0 after power-up)
 }
 
 func newModemState(echo bool) modemState {

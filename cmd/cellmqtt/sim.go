@@ -33,8 +33,8 @@ type simFlags struct {
 	echo    string
 	trace   bool
 
-	resultFirst, refuseSubTopic, nonetColon, bootNUL, promptSpace, echoStuck, echoData bool
-	rxChunk                                                                            int
+	resultFirst, refuseSubTopic, nonetColon, nonetLists, bootNUL, promptSpace, echoStuck, echoData bool
+	rxChunk                                                                                        int
 }
 
 func runSim(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -65,6 +65,7 @@ the command names, like a network redirect.`)
 	fs.Bool(&f.resultFirst, "result-first", "Firmware variants", "SIM7600: write the START/STOP/DISC result before OK")
 	fs.Bool(&f.refuseSubTopic, "refuse-subtopic", "Firmware variants", "answer ERROR to AT+CMQTTSUBTOPIC, as some A7670 firmware")
 	fs.Bool(&f.nonetColon, "nonet-colon", "Firmware variants", `spell the no-network URC "+CMQTTNONET:"`)
+	fs.Bool(&f.nonetLists, "nonet-lists-clients", "Firmware variants", "after +CMQTTNONET, AT+CMQTTACCQ? and AT+CMQTTDISC? still list the old clients until AT+CMQTTSTART")
 	fs.Bool(&f.bootNUL, "boot-nul", "Firmware variants", "write a NUL byte before the boot messages")
 	fs.Bool(&f.promptSpace, "prompt-space", "Firmware variants", `write the data prompt as "> "`)
 	fs.Bool(&f.echoStuck, "echo-stuck", "Firmware variants", "keep echoing after ATE0")
@@ -201,6 +202,7 @@ func (f *simFlags) config(stderr io.Writer) (modemsim.Config, error) {
 	cfg.ResultBeforeOK = f.resultFirst
 	cfg.RefuseSubTopic = f.refuseSubTopic
 	cfg.NoNetColon = f.nonetColon
+	cfg.NoNetListsClients = f.nonetLists
 	cfg.BootNUL = f.bootNUL
 	cfg.PromptSpace = f.promptSpace
 	cfg.EchoStuck = f.echoStuck
