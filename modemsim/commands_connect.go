@@ -281,6 +281,13 @@ func (s *Sim) lost(idx int, gen uint64, cause int) {
 	if cl.gen != gen || cl.link == nil || s.closed() {
 		return
 	}
+	s.lostLocked(idx, cause)
+}
+
+// lostLocked disconnects idx and reports "+CMQTTCONNLOST: idx,cause". The
+// caller holds s.mu and has dropped the link.
+func (s *Sim) lostLocked(idx, cause int) {
+	cl := s.st.client(idx)
 	cl.link = nil
 	cl.gen++
 	cl.busy = false

@@ -354,6 +354,10 @@ func (s *Sim) finishOp(name string, idx int, gen uint64, code simcom.ResultCode)
 // runOp answers OK and runs op in the background; its result becomes the
 // "+CMD: i,err" URC. The caller holds s.mu and has marked the index busy.
 func (s *Sim) runOp(name string, idx int, cl *clientState, r *reply, op func(link brokerLink) simcom.ResultCode) {
+	if d, ok := s.takeDying(name, idx); ok {
+		s.runDying(name, idx, cl, r, d, op)
+		return
+	}
 	cl.busy = true
 	gen, link := cl.gen, cl.link
 	r.ok()

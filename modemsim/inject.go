@@ -15,7 +15,9 @@ var ErrUnknownFault = errors.New("modemsim: unknown fault command")
 // "cellmqtt sim" prints them for "help".
 const InjectHelp = `fault injection (one command a line):
   drop IDX CAUSE   close client IDX's broker connection: +CMQTTCONNLOST: IDX,CAUSE (1-3)
-  ping IDX         keepalive failure: +CMQTTPING: IDX,17
+  ping IDX         keepalive failure: +CMQTTPING: IDX,17; IDX stays "connected" until DISC
+  dying pub|sub IDX [delivered] [noresult] [lost=now|DURATION|never] [cause=1-3]
+                   the link dies under the next PUB/SUB of IDX: OK, result 6, +CMQTTCONNLOST
   nonet            data network down: +CMQTTNONET, links drop, the MQTT service stops
   nonet silent     data network down with no URC: links drop, indexes stay "connected"
   restore          data network back
@@ -78,6 +80,7 @@ var faults = map[string]fault{
 		return nil
 	}},
 	"unstall": {noArgs("unstall", (*Sim).Unstall)},
+	"dying":   {injectDying},
 	"unplug":  {noArgs("unplug", (*Sim).Unplug)},
 }
 
@@ -178,4 +181,45 @@ func oneDuration(name string, a []string, what string) (time.Duration, error) {
 		return 0, err
 	}
 	return parseDuration(name, what, a[0])
+}
+
+// injectDying is "dying pub|sub IDX [delivered] [noresult]
+// [lost=now|DURATION|never] [cause=N]".
+func injectDying(s *Sim, a []string, _ string) error {
+	const name = "dying"
+	if len(a) == 0 || (a[0] != "pub" && a[0] != "sub") {
+		return fmt.Errorf("modemsim: %s: want pub or sub first", name)
+	}
+	idx, err := intArg(name, a, 1, "IDX")
+	if err != nil {
+		return err
+	}
+	var d DyingLink
+	for _, w := range a[2:] {
+		key, val, _ := strings.Cut(w, "=")
+		switch {
+		case w == "delivered":
+			d.Delivered = true
+		case w == "noresult":
+			d.NoResult = true
+		case key == "lost" && val == "now":
+			d.LostAfter, d.NeverLost = 0, false
+		case key == "lost" && val == "never":
+			d.NeverLost = true
+		case key == "lost":
+			if d.LostAfter, err = parseDuration(name, "lost", val); err != nil {
+				return err
+			}
+		case key == "cause":
+			if d.Cause, err = strconv.Atoi(val); err != nil {
+				return fmt.Errorf("modemsim: %s: cause %q is not a number", name, val)
+			}
+		default:
+			return fmt.Errorf("modemsim: %s: unexpected argument %q", name, w)
+		}
+	}
+	if a[0] == "pub" {
+		return s.DyingLinkOnPublish(idx, d)
+	}
+	return s.DyingLinkOnSubscribe(idx, d)
 }

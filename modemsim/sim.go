@@ -146,7 +146,8 @@ type Sim struct {
 	att    *attachment
 	drop   bool // DropNextAnswer armed
 	busy   BusyMode
-	abort  chan struct{} // closed by a reboot: ends a command waiting for prompt data
+	abort  chan struct{}          // closed by a reboot: ends a command waiting for prompt data
+	dying  map[dyingKey]DyingLink // armed by DyingLinkOnPublish/OnSubscribe
 	certs  *certStore
 	listen []io.Closer
 
