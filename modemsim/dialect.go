@@ -73,6 +73,9 @@ func newDialect(cfg Config) dialect {
 	if cfg.NoNetColon {
 		d.nonet = "+CMQTTNONET:"
 	}
+	if cfg.Boot != BootModel {
+		d.boot, _ = bootLines(cfg.Boot, d.boot) // New checked it
+	}
 	if len(cfg.BootMessages) > 0 {
 		d.boot = append([]string(nil), cfg.BootMessages...)
 	}

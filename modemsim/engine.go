@@ -176,6 +176,10 @@ func (s *Sim) serve() {
 		if err != nil {
 			return
 		}
+		if s.swallowed(strings.TrimSpace(line) != "") {
+			s.log.Debug("modemsim: line lost while booting", "bytes", len(line))
+			continue
+		}
 		if s.echoOn() {
 			s.out.answer([]byte(line + "\r"))
 		}

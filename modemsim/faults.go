@@ -146,39 +146,6 @@ func (s *Sim) KeepaliveFail(idx int) error {
 	return nil
 }
 
-// Reboot restarts the modem as a power cycle or a crash would: broker
-// connections drop without DISCONNECT, all MQTT state (service, clients,
-// buffers, SSL contexts, echo) returns to power-up values, and the model's
-// boot messages are written ("RDY" ... "*ATREADY: 1" on the A7600 family,
-// "RDY", "+CPIN: READY", "SMS DONE", "PB DONE" on the SIM7600), after a NUL
-// byte with Config.BootNUL. Files downloaded with AT+CCERTDOWN survive.
-func (s *Sim) Reboot() { s.reboot() }
-
-func (s *Sim) reboot() {
-	s.mu.Lock()
-	links := s.dropAllLocked(nil)
-	s.st = newModemState(s.cfg.Echo != EchoOff)
-	// URCs not yet written die with the old firmware. They are dropped
-	// before the abort: the aborted command's end would otherwise queue
-	// them for writing first.
-	s.out.dropHeld()
-	close(s.abort) // a command waiting for prompt data dies unanswered
-	s.abort = make(chan struct{})
-	s.mu.Unlock()
-	for _, l := range links {
-		l.Drop()
-	}
-	var b bytes.Buffer
-	if s.d.bootNUL {
-		b.WriteByte(0)
-	}
-	for _, l := range s.d.boot {
-		b.WriteString("\r\n" + l + "\r\n")
-	}
-	s.out.urc(outUnit{data: b.Bytes()})
-	s.log.Debug("modemsim: rebooted")
-}
-
 // Noise writes raw bytes to the host between two output units (never inside
 // an answer or an RX sequence), like line noise on an idle UART.
 func (s *Sim) Noise(b []byte) {

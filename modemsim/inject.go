@@ -22,6 +22,10 @@ const InjectHelp = `fault injection (one command a line):
   nonet silent     data network down with no URC: links drop, indexes stay "connected"
   restore          data network back
   reboot           boot messages, all MQTT state cleared
+  booting [lines=N] [DURATION]
+                   reboot that stays silent (no echo, no answer) until the host wrote
+                   N command lines or DURATION passed, then the boot messages
+  ready            end booting now
   noise TEXT       write TEXT to the AT port between frames
   dropanswer       lose the answer of the next command
   stall DURATION   stop output for DURATION (e.g. 2s; 0 until unstall)
@@ -81,6 +85,8 @@ var faults = map[string]fault{
 	}},
 	"unstall": {noArgs("unstall", (*Sim).Unstall)},
 	"dying":   {injectDying},
+	"booting": {injectBooting},
+	"ready":   {noArgs("ready", (*Sim).FinishBoot)},
 	"unplug":  {noArgs("unplug", (*Sim).Unplug)},
 }
 
@@ -222,4 +228,26 @@ func injectDying(s *Sim, a []string, _ string) error {
 		return s.DyingLinkOnPublish(idx, d)
 	}
 	return s.DyingLinkOnSubscribe(idx, d)
+}
+
+// injectBooting is "booting [lines=N] [DURATION]".
+func injectBooting(s *Sim, a []string, _ string) error {
+	const name = "booting"
+	var b Booting
+	for _, w := range a {
+		if v, ok := strings.CutPrefix(w, "lines="); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return fmt.Errorf("modemsim: %s: lines %q: want a number of command lines, 1 or more", name, v)
+			}
+			b.Lines = n
+			continue
+		}
+		d, err := parseDuration(name, "DURATION", w)
+		if err != nil {
+			return err
+		}
+		b.For = d
+	}
+	return s.Boot(b)
 }

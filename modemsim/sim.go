@@ -92,9 +92,16 @@ type Config struct {
 	NoNetListsClients bool
 	// BootNUL puts a NUL byte before the boot messages of a reboot.
 	BootNUL bool
-	// BootMessages, when set, replaces the model's boot lines, e.g.
+	// Boot selects the boot messages: the model's (the default) or those of
+	// a unit seen in the field (BootA7672, BootA7670).
+	Boot BootBurst
+	// BootMessages, when set, replaces the boot lines of Boot, e.g.
 	// {"QCRDY", "+CPIN: READY", "+CGEV: EPS PDN ACT 1"}.
 	BootMessages []string
+	// Booting, when not nil, starts the modem still booting: silent until
+	// the boot ends as it describes, then the boot messages (FinishBoot ends
+	// a boot whose Lines and For are both zero).
+	Booting *Booting
 	// PromptSpace writes the data prompt as "\r\n> " instead of "\r\n>"
 	// (both exist in the field).
 	PromptSpace bool
@@ -148,6 +155,7 @@ type Sim struct {
 	busy   BusyMode
 	abort  chan struct{}          // closed by a reboot: ends a command waiting for prompt data
 	dying  map[dyingKey]DyingLink // armed by DyingLinkOnPublish/OnSubscribe
+	boot   bootState
 	certs  *certStore
 	listen []io.Closer
 
@@ -181,6 +189,12 @@ func New(cfg Config) (*Sim, error) {
 	}
 	if cfg.IMEI == "" {
 		cfg.IMEI = defaultIMEI
+	}
+	if b := cfg.Booting; b != nil && (b.Lines < 0 || b.For < 0) {
+		return nil, fmt.Errorf("modemsim: booting for %d lines, %v: must not be negative", b.Lines, b.For)
+	}
+	if _, err := bootLines(cfg.Boot, nil); err != nil {
+		return nil, err
 	}
 	if cfg.TranscriptLimit == 0 {
 		cfg.TranscriptLimit = 1 << 20
@@ -216,6 +230,9 @@ func New(cfg Config) (*Sim, error) {
 	s.st = newModemState(cfg.Echo != EchoOff)
 	s.in = hostReader{s: s}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if cfg.Booting != nil {
+		s.startBoot(*cfg.Booting)
+	}
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()

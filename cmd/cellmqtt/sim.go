@@ -35,6 +35,9 @@ type simFlags struct {
 
 	resultFirst, refuseSubTopic, nonetColon, nonetLists, bootNUL, promptSpace, echoStuck, echoData bool
 	rxChunk                                                                                        int
+	boot                                                                                           string
+	booting                                                                                        time.Duration
+	bootingLines                                                                                   int
 }
 
 func runSim(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -70,6 +73,9 @@ the command names, like a network redirect.`)
 	fs.Bool(&f.promptSpace, "prompt-space", "Firmware variants", `write the data prompt as "> "`)
 	fs.Bool(&f.echoStuck, "echo-stuck", "Firmware variants", "keep echoing after ATE0")
 	fs.Bool(&f.echoData, "echo-data", "Firmware variants", "echo the data written after a prompt too (while echo is on)")
+	fs.String(&f.boot, "boot", "model|a7672|a7670", "model", "Firmware variants", "boot messages: the model's, or those of an A7672 or A7670 powering up")
+	fs.Seconds(&f.booting, "booting", "DURATION", 0, "Firmware variants", "start still booting: silent (no echo, no answer) for DURATION, then the boot messages")
+	fs.Int(&f.bootingLines, "booting-lines", "N", 0, "Firmware variants", "start still booting: silent until the host wrote N command lines, then the boot messages")
 	fs.Int(&f.rxChunk, "rx-chunk", "N", 1500, "Firmware variants", "bytes per +CMQTTRXTOPIC/+CMQTTRXPAYLOAD chunk")
 	fs.example(
 		"cellmqtt sim --broker embedded --pty",
@@ -199,6 +205,21 @@ func (f *simFlags) config(stderr io.Writer) (modemsim.Config, error) {
 		return cfg, badInput("--rx-chunk %d: must be positive", f.rxChunk)
 	}
 	cfg.RXChunk = f.rxChunk
+	switch strings.ToLower(f.boot) {
+	case "model", "":
+	case "a7672":
+		cfg.Boot = modemsim.BootA7672
+	case "a7670":
+		cfg.Boot = modemsim.BootA7670
+	default:
+		return cfg, badInput("--boot %q: want model, a7672 or a7670", f.boot)
+	}
+	if f.booting < 0 || f.bootingLines < 0 {
+		return cfg, badInput("--booting and --booting-lines must not be negative")
+	}
+	if f.booting > 0 || f.bootingLines > 0 {
+		cfg.Booting = &modemsim.Booting{For: f.booting, Lines: f.bootingLines}
+	}
 	cfg.ResultBeforeOK = f.resultFirst
 	cfg.RefuseSubTopic = f.refuseSubTopic
 	cfg.NoNetColon = f.nonetColon

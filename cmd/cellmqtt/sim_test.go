@@ -68,6 +68,8 @@ func TestSimCommandUsage(t *testing.T) {
 		{"--echo", "maybe"},
 		{"--latency", "-5s"},
 		{"--rx-chunk", "0"},
+		{"--boot", "nokia"},
+		{"--booting-lines", "-1"},
 		{"extra"},
 		{"--nosuchflag"},
 	} {
