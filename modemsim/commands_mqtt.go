@@ -32,10 +32,13 @@ var mqttHandlers = map[string]handler{
 }
 
 var (
-	indexRange   = simcom.Range{Min: 0, Max: 1}
-	bitRange     = simcom.Range{Min: 0, Max: 1}
-	qosRange     = simcom.Range{Min: 0, Max: 2}
-	serverPrefix = "tcp://"
+	indexRange = simcom.Range{Min: 0, Max: 1}
+	bitRange   = simcom.Range{Min: 0, Max: 1}
+	qosRange   = simcom.Range{Min: 0, Max: 2}
+	// protocolRange is the MQTT protocol level of AT+CMQTTCFG="version" and
+	// of AT+CMQTTACCQ's 4th field: 3 (MQTT 3.1) or 4 (MQTT 3.1.1).
+	protocolRange = simcom.Range{Min: 3, Max: 4}
+	serverPrefix  = "tcp://"
 )
 
 // intIn returns the parameter as a number inside r.
@@ -142,7 +145,7 @@ func (s *Sim) resultAndOK(r *reply, result string) {
 // cmdStop is AT+CMQTTSTOP. With no client acquired it stops the service
 // (the result in the model's order); with nothing to stop it answers a bare
 // ERROR, as both manuals say. With a client still acquired it fails with the
-// model's code then ERROR (see stopRefused).
+// model's code then ERROR (dialect.stopWithClientsCode).
 func cmdStop(s *Sim, c atCommand, r *reply) error {
 	if c.Form != formExec {
 		r.error()
@@ -184,14 +187,19 @@ func cmdAccq(s *Sim, c atCommand, r *reply) error {
 	}) {
 		return nil
 	}
-	if !countIn(c, 2, 3) {
+	maxParams := 3
+	if s.d.selectVersion {
+		maxParams = 4 // the firmware's 4th field: the MQTT protocol level
+	}
+	if !countIn(c, 2, maxParams) {
 		r.error()
 		return nil
 	}
 	idx, ok1 := intIn(c.Params[0], indexRange)
 	id := c.Params[1]
 	st, ok2 := optIntIn(c, 2, bitRange, 0)
-	if !ok1 || !ok2 || !id.Quoted || !s.d.limits.ClientID.Contains(len(id.Text)) {
+	version, ok3 := optIntIn(c, 3, protocolRange, 0)
+	if !ok1 || !ok2 || !ok3 || !id.Quoted || !s.d.limits.ClientID.Contains(len(id.Text)) {
 		r.error()
 		return nil
 	}
@@ -203,6 +211,7 @@ func cmdAccq(s *Sim, c atCommand, r *reply) error {
 	}
 	*cl = newClientState()
 	cl.acquired, cl.clientID, cl.serverType = true, id.Text, st
+	cl.protocol = byte(version)
 	r.ok()
 	return nil
 }
@@ -301,6 +310,13 @@ func cmdCfg(s *Sim, c atCommand, r *reply) error {
 			return nil
 		}
 		cl.opTimeout = v
+	case strings.EqualFold(key, "version") && s.d.cfgVersion:
+		v, ok := intIn(c.Params[2], protocolRange)
+		if !ok {
+			r.error()
+			return nil
+		}
+		cl.protocol = byte(v)
 	default:
 		r.error()
 		return nil

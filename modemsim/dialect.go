@@ -33,6 +33,15 @@ type dialect struct {
 	refuseSubTopic bool
 	// cfgOpTimeout: AT+CMQTTCFG has the "optimeout" key (A7600).
 	cfgOpTimeout bool
+	// selectVersion: AT+CMQTTACCQ takes a 4th field, the MQTT protocol
+	// level 3 or 4 (both families, unless Config.RefuseVersionSelection).
+	selectVersion bool
+	// cfgVersion: AT+CMQTTCFG has the "version" key (A7600 family, unless
+	// Config.RefuseVersionSelection).
+	cfgVersion bool
+	// protocol is the MQTT protocol level CONNECT uses when the host chose
+	// none: 3 (MQTT 3.1) unless Config.DefaultProtocolLevel says otherwise.
+	protocol byte
 	// certDelete is the name of the delete-certificate command.
 	certDelete string
 	// nonet is the URC of a lost data network.
@@ -68,6 +77,12 @@ func newDialect(cfg Config) dialect {
 		d.product = "A7670E-LASE"
 		d.firmware = "A011B07A7670M7"
 		d.boot = []string{"RDY", "+CPIN: READY", "SMS DONE", "PB DONE", "*ATREADY: 1"}
+	}
+	d.selectVersion = !cfg.RefuseVersionSelection
+	d.cfgVersion = d.selectVersion && cfg.Model != simcom.SIM7600
+	d.protocol = cfg.DefaultProtocolLevel
+	if d.protocol == 0 {
+		d.protocol = 3
 	}
 	d.nonet = "+CMQTTNONET"
 	if cfg.NoNetColon {

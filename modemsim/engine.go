@@ -282,6 +282,9 @@ func (s *Sim) dispatch(c atCommand, r *reply) error {
 
 // testForm returns the test answer of the command on this model.
 func (s *Sim) testForm(name string) ([]string, bool) {
+	if lines, ok := versionTestForm(s.d, name); ok {
+		return lines, true
+	}
 	if lines, ok := testForms[s.d.model][name]; ok {
 		return lines, true
 	}

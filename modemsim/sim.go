@@ -1,6 +1,7 @@
 // Package modemsim emulates the AT command port of a SIMCom A7600 or
 // SIM7500/SIM7600/SIM7800 modem with its built-in MQTT client, backed by a
-// real MQTT 3.1.1 connection to a real broker.
+// real MQTT connection (3.1 or 3.1.1, as the firmware selects) to a real
+// broker.
 //
 // The emulator parses AT like the firmware and answers like the manuals
 // (and like real firmware where it differs, DESIGN.md section 4): every
@@ -102,6 +103,16 @@ type Config struct {
 	// the boot ends as it describes, then the boot messages (FinishBoot ends
 	// a boot whose Lines and For are both zero).
 	Booting *Booting
+	// DefaultProtocolLevel is the MQTT protocol level a CONNECT uses when
+	// the host selected none: 3 (MQTT 3.1, "MQIsdp"), the default of A76xx
+	// firmware and the zero value's, or 4 (MQTT 3.1.1). Hosts select a
+	// level with AT+CMQTTCFG="version",<idx>,<3|4> (A7600 family) or a 4th
+	// AT+CMQTTACCQ field (both families).
+	DefaultProtocolLevel byte
+	// RefuseVersionSelection makes the firmware answer ERROR to
+	// AT+CMQTTCFG="version" and to a 4th AT+CMQTTACCQ field, as firmware
+	// without the selection does (its test forms are the manuals').
+	RefuseVersionSelection bool
 	// PromptSpace writes the data prompt as "\r\n> " instead of "\r\n>"
 	// (both exist in the field).
 	PromptSpace bool
@@ -195,6 +206,9 @@ func New(cfg Config) (*Sim, error) {
 	}
 	if _, err := bootLines(cfg.Boot, nil); err != nil {
 		return nil, err
+	}
+	if l := cfg.DefaultProtocolLevel; l != 0 && l != 3 && l != 4 {
+		return nil, fmt.Errorf("modemsim: MQTT protocol level %d: want 3 (MQTT 3.1) or 4 (MQTT 3.1.1)", l)
 	}
 	if cfg.TranscriptLimit == 0 {
 		cfg.TranscriptLimit = 1 << 20
@@ -313,7 +327,8 @@ func (s *Sim) detach(a *attachment) {
 }
 
 // Transcript returns the bytes that crossed the AT port so far, each way,
-// timestamped, oldest first.
+// timestamped, oldest first, with notes of what the modem did on its
+// broker side between them (Direction Backend).
 func (s *Sim) Transcript() []TranscriptEntry { return s.tr.snapshot() }
 
 // Close stops the emulator: broker connections are dropped, the host end

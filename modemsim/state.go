@@ -36,7 +36,11 @@ type clientState struct {
 
 	sslCtx    int // AT+CMQTTSSLCFG context, -1 when unset
 	checkUTF8 bool
-	opTimeout int // AT+CMQTTCFG "optimeout" seconds (A7600)
+	opTimeout int  // AT+CMQTTCFG "optimeout" seconds (A7600)
+	protocol  byte // MQTT protocol level chosen by ACCQ or CFG "version"; 0: the firmware's default
+	// lastProtocol is the level of the last CONNECT that reached the broker
+	// (0: none since the index was acquired).
+	lastProtocol byte
 
 	willTopic    []byte
 	willMsg      []byte

@@ -33,11 +33,12 @@ type simFlags struct {
 	echo    string
 	trace   bool
 
-	resultFirst, refuseSubTopic, nonetColon, nonetLists, bootNUL, promptSpace, echoStuck, echoData bool
-	rxChunk                                                                                        int
-	boot                                                                                           string
-	booting                                                                                        time.Duration
-	bootingLines                                                                                   int
+	resultFirst, refuseSubTopic, nonetColon, nonetLists, bootNUL, promptSpace, echoStuck, echoData, refuseVersion bool
+	rxChunk                                                                                                       int
+	boot                                                                                                          string
+	booting                                                                                                       time.Duration
+	bootingLines                                                                                                  int
+	mqttDefault                                                                                                   string
 }
 
 func runSim(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -76,6 +77,8 @@ the command names, like a network redirect.`)
 	fs.String(&f.boot, "boot", "model|a7672|a7670", "model", "Firmware variants", "boot messages: the model's, or those of an A7672 or A7670 powering up")
 	fs.Seconds(&f.booting, "booting", "DURATION", 0, "Firmware variants", "start still booting: silent (no echo, no answer) for DURATION, then the boot messages")
 	fs.Int(&f.bootingLines, "booting-lines", "N", 0, "Firmware variants", "start still booting: silent until the host wrote N command lines, then the boot messages")
+	fs.String(&f.mqttDefault, "mqtt-default", "3.1|3.1.1", "3.1", "Firmware variants", "MQTT version of a CONNECT when the driver selects none (A76xx firmware: 3.1)")
+	fs.Bool(&f.refuseVersion, "refuse-version", "Firmware variants", `answer ERROR to AT+CMQTTCFG="version" and to a 4th AT+CMQTTACCQ field`)
 	fs.Int(&f.rxChunk, "rx-chunk", "N", 1500, "Firmware variants", "bytes per +CMQTTRXTOPIC/+CMQTTRXPAYLOAD chunk")
 	fs.example(
 		"cellmqtt sim --broker embedded --pty",
@@ -214,6 +217,15 @@ func (f *simFlags) config(stderr io.Writer) (modemsim.Config, error) {
 	default:
 		return cfg, badInput("--boot %q: want model, a7672 or a7670", f.boot)
 	}
+	switch f.mqttDefault {
+	case "3.1", "3":
+		cfg.DefaultProtocolLevel = 3
+	case "3.1.1", "4":
+		cfg.DefaultProtocolLevel = 4
+	default:
+		return cfg, badInput("--mqtt-default %q: want 3.1 or 3.1.1", f.mqttDefault)
+	}
+	cfg.RefuseVersionSelection = f.refuseVersion
 	if f.booting < 0 || f.bootingLines < 0 {
 		return cfg, badInput("--booting and --booting-lines must not be negative")
 	}

@@ -69,6 +69,7 @@ func TestSimCommandUsage(t *testing.T) {
 		{"--latency", "-5s"},
 		{"--rx-chunk", "0"},
 		{"--boot", "nokia"},
+		{"--mqtt-default", "5"},
 		{"--booting-lines", "-1"},
 		{"extra"},
 		{"--nosuchflag"},
