@@ -34,6 +34,16 @@ func (r *hostReader) fill(abort <-chan struct{}) error {
 	if err != nil {
 		return errClosed
 	}
+	// A hung USB port (Stall) holds what the host writes and hands it to
+	// the modem when it comes back.
+	if !r.s.out.waitStall(r.s.done) {
+		return errClosed
+	}
+	select {
+	case <-abort: // rebooted meanwhile: the bytes are lost with the command
+		return errAborted
+	default:
+	}
 	r.s.tr.record(ToModem, r.tmp[:n])
 	r.buf = append(r.buf[:0], r.tmp[:n]...)
 	r.pos = 0

@@ -173,12 +173,19 @@ func (s *Sim) SetBusyWhileStreaming(m BusyMode) {
 	s.mu.Unlock()
 }
 
-// Stall stops the modem's output for d (until Unstall when d <= 0):
-// nothing reaches the host, commands still queue up, as with a modem that
-// hangs for a while.
+// Stall hangs the AT port for d (until Unstall when d <= 0), as a USB
+// serial port that stalls and then replays its backlog (issue 13.1):
+// nothing reaches the host, and what the host writes meanwhile is held and
+// reaches the modem only when the stall ends. The modem itself runs on:
+// commands it read before the stall are answered, URCs happen, all of it
+// held. When the stall ends everything comes out in order: what the modem
+// had written, then its answers to what the host wrote meanwhile, read in
+// order as if just typed. So a host that timed out during the stall reads
+// stale answers (a '>' or an OK of an earlier command) and its later
+// command lines may land as the data of an earlier prompt.
 func (s *Sim) Stall(d time.Duration) { s.out.stall(d) }
 
-// Unstall resumes the output after Stall.
+// Unstall ends a Stall.
 func (s *Sim) Unstall() { s.out.unstall() }
 
 // Unplug detaches the host as a pulled USB cable would: its reads return

@@ -314,28 +314,43 @@ func TestDropNextAnswer(t *testing.T) {
 	h.quiet(s)
 }
 
-// TestStall: nothing reaches the host while stalled; Unstall releases the
-// answers in order; a timed stall ends by itself.
+// waitHostBytesTaken waits until the modem's reader has taken everything
+// the host wrote off the line (it may then hold it, stalled).
+func waitHostBytesTaken(t *testing.T, s *Sim) {
+	t.Helper()
+	deadline := time.Now().Add(testWait)
+	for {
+		s.fromHost.mu.Lock()
+		n := len(s.fromHost.buf)
+		s.fromHost.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d bytes from the host not taken", n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestStall: a USB hang. Nothing reaches the host, and what the host
+// writes reaches the modem only when the stall ends: a URC raised while
+// the host's command was held comes before that command's answer (the
+// modem never saw the command before the stall ended). A timed stall ends
+// by itself.
 func TestStall(t *testing.T) {
-	s, h := startSim(t, Config{Echo: EchoOff})
+	s, h, _ := startFake(t, Config{})
+	h.start()
+	h.connect("1")
 	s.Stall(0)
 	h.send("AT\r")
 	h.send("AT+CPIN?\r")
-	deadline := time.Now().Add(testWait)
-	for {
-		s.out.mu.Lock()
-		n := len(s.out.queue)
-		if s.out.writing {
-			n++ // the writer holds the first answer, waiting for Unstall
-		}
-		s.out.mu.Unlock()
-		if n >= 2 { // both answers wait behind the stall
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("commands not processed while stalled")
-		}
-		time.Sleep(time.Millisecond)
+	waitHostBytesTaken(t, s)
+	if err := s.DropConnection(1, 2); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.tr.bytesTo(ToModem); bytes.Contains(got, []byte("CPIN")) {
+		t.Fatalf("the modem read %q while stalled", got)
 	}
 	h.mu.Lock()
 	got := len(h.buf)
@@ -344,9 +359,47 @@ func TestStall(t *testing.T) {
 		t.Fatalf("%d bytes reached the host while stalled", got)
 	}
 	s.Unstall()
-	h.expect(ok + "\r\n+CPIN: READY\r\n" + ok)
-	s.Stall(20 * time.Millisecond)
+	h.expect("\r\n+CMQTTCONNLOST: 1,2\r\n" + ok + "\r\n+CPIN: READY\r\n" + ok)
+	if err := s.Inject("stall 20ms"); err != nil {
+		t.Fatal(err)
+	}
 	h.cmd("AT", ok)
+	h.quiet(s)
+}
+
+// TestStallReplaysBacklog: the scenario of issue 13.1. The host writes
+// AT+CMQTTTOPIC just as the port hangs; no prompt comes, so it gives up
+// and writes its next command, AT+CMQTTPAYLOAD. When the port comes back
+// both lines reach the modem at once: the TOPIC's prompt comes, the first
+// bytes of the PAYLOAD line become the topic ("AT+"), then OK. The host
+// reads that stale '>' and OK as if they answered its PAYLOAD command;
+// what it sends next is not what the modem waits for.
+func TestStallReplaysBacklog(t *testing.T) {
+	s, h, d := startFake(t, Config{Model: simcom.A7600})
+	h.start()
+	h.connect("0")
+	h.cmd("ATE1", ok)
+	if err := s.Inject("stall 0"); err != nil {
+		t.Fatal(err)
+	}
+	h.send("AT+CMQTTTOPIC=0,3\r")
+	h.send("AT+CMQTTPAYLOAD=0,5\r") // after the host's timeout
+	waitHostBytesTaken(t, s)
+	if err := s.Inject("unstall"); err != nil {
+		t.Fatal(err)
+	}
+	// Echo on: the TOPIC line, its prompt, the 3 topic bytes "AT+" taken
+	// from the next line, OK; then the rest of that line, which does not
+	// start with AT, is echoed and ignored.
+	h.expect("AT+CMQTTTOPIC=0,3\r\r\n>" + ok + "CMQTTPAYLOAD=0,5\r")
+	// The host took that '>' for the PAYLOAD's prompt and sent the payload;
+	// it becomes the start of a line the modem ignores with the next command.
+	h.send("hello")
+	h.cmd("AT+CMQTTPUB=0,1,60", "helloAT+CMQTTPUB=0,1,60\r")
+	h.cmd("AT+CMQTTPUB=0,1,60", "AT+CMQTTPUB=0,1,60\r"+ok+"\r\n+CMQTTPUB: 0,0\r\n")
+	if got := d.last(t).published(); len(got) != 1 || got[0].topic != "AT+" || got[0].payload != "" {
+		t.Errorf("broker got %+v, want one message to topic \"AT+\" with an empty payload", got)
+	}
 	h.quiet(s)
 }
 

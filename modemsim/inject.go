@@ -28,8 +28,9 @@ const InjectHelp = `fault injection (one command a line):
   ready            end booting now
   noise TEXT       write TEXT to the AT port between frames
   dropanswer       lose the answer of the next command
-  stall DURATION   stop output for DURATION (e.g. 2s; 0 until unstall)
-  unstall          resume output
+  stall DURATION   USB hang for DURATION (e.g. 25s; 0 until unstall): nothing either
+                   way, then the backlog both ways, in order
+  unstall          end the stall
   unplug           the host sees EOF`
 
 // fault is one command of Inject: run gets the words after the name and
