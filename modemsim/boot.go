@@ -166,7 +166,10 @@ func (s *Sim) swallowed(counts bool) bool {
 }
 
 // writeBoot writes the boot messages.
-func (s *Sim) writeBoot() {
+func (s *Sim) writeBoot() { s.out.urc(outUnit{data: s.bootBytes()}) }
+
+// bootBytes are the boot messages as written.
+func (s *Sim) bootBytes() []byte {
 	var b bytes.Buffer
 	if s.d.bootNUL {
 		b.WriteByte(0)
@@ -174,5 +177,25 @@ func (s *Sim) writeBoot() {
 	for _, l := range s.d.boot {
 		b.WriteString("\r\n" + l + "\r\n")
 	}
-	s.out.urc(outUnit{data: b.Bytes()})
+	return b.Bytes()
+}
+
+// RebootInRX makes the modem reboot in the middle of the next inbound
+// message it streams, after byte k of its RX sequence (counted from the
+// "\r\n" before +CMQTTRXSTART; past the end: right after the sequence), as
+// in issue 13.2: the rest of the block never comes, the boot messages
+// follow at once, and everything the old firmware had not written yet
+// (queued URCs, answers, later messages) is lost with it. The state is
+// reset as by Reboot.
+func (s *Sim) RebootInRX(k int) error {
+	if k < 0 {
+		return fmt.Errorf("modemsim: reboot at RX byte %d: must not be negative", k)
+	}
+	s.out.armCut(&streamCut{at: k, then: func() []byte {
+		s.resetState()
+		s.out.dropQueued()
+		s.log.Debug("modemsim: rebooted inside an RX sequence", "byte", k)
+		return s.bootBytes()
+	}})
+	return nil
 }

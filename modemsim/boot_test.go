@@ -143,3 +143,36 @@ func TestBootingArgs(t *testing.T) {
 		}
 	}
 }
+
+// TestRebootInRX: a reboot in the middle of a 10 KB inbound message (issue
+// 13.2): the host gets the RX sequence up to the chosen byte, then the boot
+// messages at once; the rest of the block, and whatever was queued behind
+// it, never comes; all MQTT state is gone.
+func TestRebootInRX(t *testing.T) {
+	payload := bytes.Repeat([]byte("0123456789"), 1024)
+	rx := rxSequence(0, []byte("big/t"), payload, 1500)
+	const boot = "\r\nRDY\r\n\r\n+CPIN: READY\r\n\r\nSMS DONE\r\n\r\nPB DONE\r\n"
+	for _, k := range []int{0, 1, 40, 5000, len(rx) - 1, len(rx) + 10} {
+		t.Run(itoaCode(simcom.ResultCode(k)), func(t *testing.T) {
+			s, h, d := startFake(t, Config{Model: simcom.SIM7600})
+			h.start()
+			h.connect("0")
+			if err := s.Inject("rxreboot " + itoaCode(simcom.ResultCode(k))); err != nil {
+				t.Fatal(err)
+			}
+			link := d.last(t)
+			link.ev.Message("big/t", payload)
+			link.ev.Message("next", []byte("lost behind the reboot")) // may be queued already
+			h.expect(string(rx[:min(k, len(rx))]) + boot)
+			if !link.wasDropped() {
+				t.Error("link not dropped")
+			}
+			h.cmd("AT+CMQTTACCQ?", erro)
+			h.quiet(s)
+		})
+	}
+	s, _ := startSim(t, Config{})
+	if err := s.RebootInRX(-1); err == nil {
+		t.Error("negative byte: no error")
+	}
+}

@@ -26,6 +26,7 @@ const InjectHelp = `fault injection (one command a line):
                    reboot that stays silent (no echo, no answer) until the host wrote
                    N command lines or DURATION passed, then the boot messages
   ready            end booting now
+  rxreboot BYTE    reboot after byte BYTE of the next inbound message's RX sequence
   noise TEXT       write TEXT to the AT port between frames
   dropanswer       lose the answer of the next command
   stall DURATION   USB hang for DURATION (e.g. 25s; 0 until unstall): nothing either
@@ -88,7 +89,14 @@ var faults = map[string]fault{
 	"dying":   {injectDying},
 	"booting": {injectBooting},
 	"ready":   {noArgs("ready", (*Sim).FinishBoot)},
-	"unplug":  {noArgs("unplug", (*Sim).Unplug)},
+	"rxreboot": {func(s *Sim, a []string, _ string) error {
+		k, err := oneInt("rxreboot", a, "BYTE")
+		if err != nil {
+			return err
+		}
+		return s.RebootInRX(k)
+	}},
+	"unplug": {noArgs("unplug", (*Sim).Unplug)},
 }
 
 // Inject runs one fault command, as typed on the standard input of
