@@ -190,19 +190,31 @@ func (s *Sim) serve() {
 			s.log.Debug("modemsim: line lost while booting", "bytes", len(line))
 			continue
 		}
-		if s.echoOn() {
-			s.out.answer([]byte(line + "\r"))
-		}
+		s.echo(line)
 		if err := s.handleLine(line, tooLong); err != nil {
 			return
 		}
 	}
 }
 
-func (s *Sim) echoOn() bool {
+// echo writes the echo of a command line read: first the late echo of the
+// line before (LateEcho), then this line's, unless it is to come late too.
+func (s *Sim) echo(line string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.st.echo
+	late := s.lateEcho
+	s.lateEcho = nil
+	now := s.st.echo
+	if now && s.lateLines > 0 {
+		s.lateLines--
+		s.lateEcho, now = []byte(line+"\r"), false
+	}
+	s.mu.Unlock()
+	if late != nil {
+		s.out.answer(late)
+	}
+	if now {
+		s.out.answer([]byte(line + "\r"))
+	}
 }
 
 // handleLine runs one command line.

@@ -165,6 +165,18 @@ func (s *Sim) DropNextAnswer() {
 	s.mu.Unlock()
 }
 
+// LateEcho makes the echo of the next lines command lines come late (issue
+// 13.6): not before the command's answer but after it and its result URCs,
+// just before the echo of the next command line, i.e. while the host
+// waits for that next command. It applies while echo is on (ATE1, the
+// power-up default); a line the modem does not echo has no echo to delay.
+// A late echo of AT+CMQTTCONNECT carries the user name and password.
+func (s *Sim) LateEcho(lines int) {
+	s.mu.Lock()
+	s.lateLines = max(lines, 0)
+	s.mu.Unlock()
+}
+
 // SetBusyWhileStreaming changes what happens to commands written while an
 // inbound message streams out (see BusyMode).
 func (s *Sim) SetBusyWhileStreaming(m BusyMode) {

@@ -29,6 +29,8 @@ const InjectHelp = `fault injection (one command a line):
   rxreboot BYTE    reboot after byte BYTE of the next inbound message's RX sequence
   noise TEXT       write TEXT to the AT port between frames
   dropanswer       lose the answer of the next command
+  lateecho [LINES] the echo of the next LINES (1) command lines comes after their answer,
+                   during the next command
   stall DURATION   USB hang for DURATION (e.g. 25s; 0 until unstall): nothing either
                    way, then the backlog both ways, in order
   unstall          end the stall
@@ -89,6 +91,20 @@ var faults = map[string]fault{
 	"dying":   {injectDying},
 	"booting": {injectBooting},
 	"ready":   {noArgs("ready", (*Sim).FinishBoot)},
+	"lateecho": {func(s *Sim, a []string, _ string) error {
+		n := 1
+		if len(a) > 0 {
+			var err error
+			if n, err = oneInt("lateecho", a, "LINES"); err != nil {
+				return err
+			}
+			if n < 1 {
+				return fmt.Errorf("modemsim: lateecho: LINES %d: want 1 or more", n)
+			}
+		}
+		s.LateEcho(n)
+		return nil
+	}},
 	"rxreboot": {func(s *Sim, a []string, _ string) error {
 		k, err := oneInt("rxreboot", a, "BYTE")
 		if err != nil {

@@ -159,16 +159,20 @@ type Sim struct {
 	tr       *transcript
 	in       hostReader
 
-	mu     sync.Mutex // guards st, att, dropNext, busy
-	st     modemState
-	att    *attachment
-	drop   bool // DropNextAnswer armed
-	busy   BusyMode
-	abort  chan struct{}          // closed by a reboot: ends a command waiting for prompt data
-	dying  map[dyingKey]DyingLink // armed by DyingLinkOnPublish/OnSubscribe
-	boot   bootState
-	certs  *certStore
-	listen []io.Closer
+	mu    sync.Mutex // guards st, att, dropNext, busy
+	st    modemState
+	att   *attachment
+	drop  bool // DropNextAnswer armed
+	busy  BusyMode
+	abort chan struct{}          // closed by a reboot: ends a command waiting for prompt data
+	dying map[dyingKey]DyingLink // armed by DyingLinkOnPublish/OnSubscribe
+	boot  bootState
+	// lateLines is how many more command lines are echoed late (LateEcho);
+	// lateEcho is the echo held until the next command line.
+	lateLines int
+	lateEcho  []byte
+	certs     *certStore
+	listen    []io.Closer
 
 	ctx    context.Context
 	cancel context.CancelFunc
