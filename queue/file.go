@@ -33,8 +33,20 @@ const lockFileName = "LOCK"
 // deleted once it is the oldest, and when dead records take more than half
 // of at least two segments' worth of disk the live entries are rewritten
 // into a fresh segment. Opening replays the segments in order, skipping a
-// torn tail or a corrupt record with an error on the logger, then rewrites
-// the live entries into one new segment, so damage never outlives an open.
+// torn tail or a corrupt record with an error on the logger and a report
+// to FileOptions.OnDamage, then rewrites the live entries into one new
+// segment, so damage never outlives an open.
+//
+// # A full disk
+//
+// Put fails with the write error (ENOSPC) while the disk is full, and the
+// queue holds what it had. A write cut short is taken back, and when a
+// record cannot be written the queue frees the disk space of the entries
+// already removed (deleting or emptying their segments, or compacting when
+// the live entries fit) and tries again, so Put works again by itself once
+// the queue has drained or space was freed. Opened on a disk with no room
+// for the rewrite, the queue keeps its segment files as they are (damage
+// in them is reported again at the next open) and appends to the last one.
 //
 // IDs keep growing across restarts. Entries found on open are kept even
 // when they exceed the limits; Put then applies the policy until there is
