@@ -98,3 +98,23 @@ func TestInjectFaults(t *testing.T) {
 		h.waitFor("EOF", func([]byte) bool { return h.eof })
 	})
 }
+
+// TestInjectHelpListsEveryCommand: InjectHelp names every command Inject
+// knows, and only those.
+func TestInjectHelpListsEveryCommand(t *testing.T) {
+	listed := map[string]bool{}
+	for _, line := range strings.Split(InjectHelp, "\n")[1:] {
+		if strings.HasPrefix(line, "  ") && !strings.HasPrefix(line, "   ") {
+			listed[strings.Fields(line)[0]] = true
+		}
+	}
+	for name := range faults {
+		if !listed[name] {
+			t.Errorf("InjectHelp does not list %q", name)
+		}
+		delete(listed, name)
+	}
+	for name := range listed {
+		t.Errorf("InjectHelp lists %q, which Inject does not know", name)
+	}
+}
