@@ -107,7 +107,9 @@ func TestDyingLinkLate(t *testing.T) {
 		h.cmd("AT+CMQTTPUB=0,1,60", ok+"\r\n+CMQTTPUB: 0,6\r\n")
 		result := time.Now()
 		h.expect("\r\n+CMQTTCONNLOST: 0,1\r\n")
-		if waited := time.Since(result); waited < delay-10*time.Millisecond {
+		// The host reads the result a little after the modem wrote it, so
+		// only half the delay is certain; it shows the CONNLOST was not at once.
+		if waited := time.Since(result); waited < delay/2 {
 			t.Errorf("CONNLOST %v after the result, want about %v", waited, delay)
 		}
 		h.cmd("AT+CMQTTDISC?", "\r\n+CMQTTDISC: 0,1\r\n+CMQTTDISC: 1,1\r\n"+ok)
