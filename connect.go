@@ -116,7 +116,7 @@ func (c *client) openQueue() (queue.Queue, bool, error) {
 	if c.opts.QueueDir == "" {
 		return queue.NewMemory(lim), true, nil
 	}
-	f, err := queue.OpenFile(c.opts.QueueDir, lim, queue.FileOptions{Logger: c.log})
+	f, err := queue.OpenFile(c.opts.QueueDir, lim, queue.FileOptions{Logger: c.log, OnDamage: c.opts.QueueDamageHandler})
 	if err != nil {
 		return nil, false, fmt.Errorf("cellmqtt: open queue: %w", err)
 	}

@@ -102,6 +102,8 @@ type ClientOptions struct {
 	QueueDir            string       // SetQueueDir
 	DropQoS0WhenOffline bool         // SetDropQoS0WhenOffline
 
+	QueueDamageHandler func(queue.Damage) // SetQueueDamageHandler
+
 	MessageBufferLimit int // SetMessageBufferLimit
 
 	Logger *slog.Logger // SetLogger
@@ -355,6 +357,16 @@ func (o *ClientOptions) SetQueueLimits(messages int, bytes int64, policy queue.P
 // on the same directory sends what an earlier process left (those messages
 // have no tokens).
 func (o *ClientOptions) SetQueueDir(dir string) *ClientOptions { o.QueueDir = dir; return o }
+
+// SetQueueDamageHandler sets a function called, while Connect opens the
+// durable queue of SetQueueDir, for each damaged part of its files that had
+// to be skipped (a record cut short by a crash, a corrupt record): messages
+// queued by an earlier process may be lost, or a delivered one sent again.
+// Without a handler the damage is only logged.
+func (o *ClientOptions) SetQueueDamageHandler(h func(queue.Damage)) *ClientOptions {
+	o.QueueDamageHandler = h
+	return o
+}
 
 // SetDropQoS0WhenOffline makes Publish of a QoS 0 message fail with
 // ErrQoS0Dropped while the connection is down, instead of queueing it (the

@@ -20,8 +20,8 @@ import (
 	"github.com/cellmqtt/cellmqtt/internal/simcom"
 )
 
-// The MQTT back-end of the emulator: one real MQTT 3.1.1 connection
-// (paho.mqtt.golang) per acquired client index.
+// The MQTT back-end of the emulator: one real MQTT 3.1 or 3.1.1
+// connection (paho.mqtt.golang) per acquired client index.
 
 func init() { dialBroker = dialPaho }
 
@@ -112,7 +112,7 @@ func dialPaho(ctx context.Context, cfg linkConfig, ev linkEvents) (brokerLink, s
 	opts := mqtt.NewClientOptions().
 		AddBroker("tcp://" + cfg.Addr).
 		SetClientID(cfg.ClientID).
-		SetProtocolVersion(4). // MQTT 3.1.1, no fallback to 3.1
+		SetProtocolVersion(uint(protocolLevel(cfg))). // exactly that level, no fallback
 		SetKeepAlive(time.Duration(cfg.KeepAlive) * time.Second).
 		SetPingTimeout(pingTimeout(cfg.KeepAlive)).
 		SetCleanSession(cfg.CleanSession).
@@ -156,6 +156,14 @@ func dialPaho(ctx context.Context, cfg linkConfig, ev linkEvents) (brokerLink, s
 	}
 	go l.deliver()
 	return l, simcom.CodeOK
+}
+
+// protocolLevel is the MQTT protocol level of cfg: 3 or 4; 4 when unset.
+func protocolLevel(cfg linkConfig) byte {
+	if cfg.ProtocolLevel == 3 {
+		return 3
+	}
+	return 4
 }
 
 // pingTimeout is how long the link waits for PINGRESP before it declares

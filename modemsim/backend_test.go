@@ -24,6 +24,7 @@ type observeHook struct {
 	mochi.HookBase
 	mu       sync.Mutex
 	connects []mochipk.ConnectParams
+	levels   []byte // the protocol level of each CONNECT
 	publish  chan mochipk.Packet
 	gone     chan string // client IDs, once the broker is done with them (will sent)
 }
@@ -61,6 +62,7 @@ func (h *observeHook) waitGone(t *testing.T, id string) {
 func (h *observeHook) OnConnect(_ *mochi.Client, pk mochipk.Packet) error {
 	h.mu.Lock()
 	h.connects = append(h.connects, pk.Connect)
+	h.levels = append(h.levels, pk.ProtocolVersion)
 	h.mu.Unlock()
 	return nil
 }
@@ -81,6 +83,15 @@ func (h *observeHook) lastConnect(t *testing.T) mochipk.ConnectParams {
 		t.Fatal("broker saw no CONNECT")
 	}
 	return h.connects[len(h.connects)-1]
+}
+
+// lastLevel is the protocol level and name of the last CONNECT.
+func (h *observeHook) lastLevel(t *testing.T) (byte, string) {
+	t.Helper()
+	c := h.lastConnect(t)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.levels[len(h.levels)-1], string(c.ProtocolName)
 }
 
 // observe attaches an observeHook to an embedded broker.

@@ -62,7 +62,10 @@ func cmdConnect(s *Sim, c atCommand, r *reply) error {
 		r.codeError("+CMQTTCONNECT", idx, simcom.CodeClientNotAcquired)
 		return nil
 	case cl.connected():
-		r.codeError("+CMQTTCONNECT", idx, simcom.CodeClientUsed)
+		// Real firmware: 13 (not supported operation) on an index it holds
+		// as connected, also after +CMQTTPING (drivers check for
+		// "+CMQTTCONNECT: 0,13" to mean "already connected").
+		r.codeError("+CMQTTCONNECT", idx, simcom.CodeNotSupported)
 		return nil
 	case cl.connecting || cl.busy:
 		r.codeError("+CMQTTCONNECT", idx, simcom.CodeClientBusy)
@@ -83,16 +86,17 @@ func cmdConnect(s *Sim, c atCommand, r *reply) error {
 		addr = s.broker
 	}
 	lc := linkConfig{
-		Addr:         addr,
-		TLS:          cl.serverType == 1,
-		Certs:        s.certs.get,
-		ClientID:     cl.clientID,
-		KeepAlive:    keep,
-		CleanSession: clean == 1,
-		Username:     info.user,
-		Password:     info.pass,
-		HasUsername:  info.hasUser,
-		HasPassword:  info.hasPass,
+		Addr:          addr,
+		TLS:           cl.serverType == 1,
+		Certs:         s.certs.get,
+		ClientID:      cl.clientID,
+		ProtocolLevel: s.protocolOf(cl),
+		KeepAlive:     keep,
+		CleanSession:  clean == 1,
+		Username:      info.user,
+		Password:      info.pass,
+		HasUsername:   info.hasUser,
+		HasPassword:   info.hasPass,
 	}
 	if lc.TLS {
 		ctx := idx
@@ -144,6 +148,8 @@ func cmdConnect(s *Sim, c atCommand, r *reply) error {
 		if link != nil {
 			cl.link = link
 			cl.conn = info
+			cl.lastProtocol = lc.ProtocolLevel
+			s.tr.note(fmt.Sprintf("index %d connected to the broker with %s (protocol level %d)", idx, protocolName(lc.ProtocolLevel), lc.ProtocolLevel))
 		}
 		s.clearSSLAfterConnect(cl, code == simcom.CodeOK)
 		s.urc(fmt.Sprintf("+CMQTTCONNECT: %d,%d", idx, s.d.code(code)))
@@ -155,6 +161,36 @@ func cmdConnect(s *Sim, c atCommand, r *reply) error {
 		s.mu.Unlock()
 	})
 	return nil
+}
+
+// protocolOf is the MQTT protocol level a CONNECT of cl uses. The caller
+// holds s.mu.
+func (s *Sim) protocolOf(cl *clientState) byte {
+	if cl.protocol != 0 {
+		return cl.protocol
+	}
+	return s.d.protocol
+}
+
+// protocolName names an MQTT protocol level.
+func protocolName(level byte) string {
+	if level == 3 {
+		return "MQTT 3.1"
+	}
+	return "MQTT 3.1.1"
+}
+
+// ProtocolLevel returns the MQTT protocol level (3 for MQTT 3.1, 4 for
+// MQTT 3.1.1) of the last CONNECT of index idx that reached the broker
+// since the index was acquired, or 0 when there was none. The transcript
+// records each such CONNECT too (Direction Backend).
+func (s *Sim) ProtocolLevel(idx int) byte {
+	if idx < 0 || idx >= clientCount {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.client(idx).lastProtocol
 }
 
 // connectLine is the line of AT+CMQTTCONNECT? for client i: the index
@@ -278,6 +314,13 @@ func (s *Sim) lost(idx int, gen uint64, cause int) {
 	if cl.gen != gen || cl.link == nil || s.closed() {
 		return
 	}
+	s.lostLocked(idx, cause)
+}
+
+// lostLocked disconnects idx and reports "+CMQTTCONNLOST: idx,cause". The
+// caller holds s.mu and has dropped the link.
+func (s *Sim) lostLocked(idx, cause int) {
+	cl := s.st.client(idx)
 	cl.link = nil
 	cl.gen++
 	cl.busy = false

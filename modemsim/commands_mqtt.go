@@ -32,10 +32,13 @@ var mqttHandlers = map[string]handler{
 }
 
 var (
-	indexRange   = simcom.Range{Min: 0, Max: 1}
-	bitRange     = simcom.Range{Min: 0, Max: 1}
-	qosRange     = simcom.Range{Min: 0, Max: 2}
-	serverPrefix = "tcp://"
+	indexRange = simcom.Range{Min: 0, Max: 1}
+	bitRange   = simcom.Range{Min: 0, Max: 1}
+	qosRange   = simcom.Range{Min: 0, Max: 2}
+	// protocolRange is the MQTT protocol level of AT+CMQTTCFG="version" and
+	// of AT+CMQTTACCQ's 4th field: 3 (MQTT 3.1) or 4 (MQTT 3.1.1).
+	protocolRange = simcom.Range{Min: 3, Max: 4}
+	serverPrefix  = "tcp://"
 )
 
 // intIn returns the parameter as a number inside r.
@@ -62,6 +65,13 @@ func countIn(c atCommand, min, max int) bool { return len(c.Params) >= min && le
 // when line is nil) and OK, and reports whether the write form is left to
 // the caller. The caller holds s.mu.
 func (s *Sim) gatedRead(c atCommand, r *reply, line func(i int, cl *clientState) string) bool {
+	if c.Form == formRead && s.listsStaleClients(c) {
+		for i := range s.st.clients {
+			r.line(line(i, &s.st.clients[i]))
+		}
+		r.ok()
+		return false
+	}
 	if !s.st.started || (c.Form != formRead && c.Form != formWrite) {
 		r.error()
 		return false
@@ -78,6 +88,15 @@ func (s *Sim) gatedRead(c atCommand, r *reply, line func(i int, cl *clientState)
 	return false
 }
 
+// listsStaleClients reports whether the read form of c answers from the
+// client table of a service that +CMQTTNONET stopped
+// (Config.NoNetListsClients: AT+CMQTTACCQ? and AT+CMQTTDISC?). The caller
+// holds s.mu.
+func (s *Sim) listsStaleClients(c atCommand) bool {
+	return !s.st.started && s.st.staleClients && s.cfg.NoNetListsClients &&
+		(c.Name == "+CMQTTACCQ" || c.Name == "+CMQTTDISC")
+}
+
 // cmdStart is AT+CMQTTSTART.
 func cmdStart(s *Sim, c atCommand, r *reply) error {
 	if c.Form != formExec {
@@ -88,6 +107,12 @@ func cmdStart(s *Sim, c atCommand, r *reply) error {
 	started, up := s.st.started, s.st.network
 	if !started && up {
 		s.st.started = true
+		if s.st.staleClients { // left by +CMQTTNONET: a fresh service
+			s.st.staleClients = false
+			for i := range s.st.clients {
+				s.st.clients[i] = newClientState()
+			}
+		}
 	}
 	s.mu.Unlock()
 	if started {
@@ -117,8 +142,10 @@ func (s *Sim) resultAndOK(r *reply, result string) {
 	r.flush()
 }
 
-// cmdStop is AT+CMQTTSTOP. Clients still acquired make it fail with 21
-// (client not released); the service keeps running.
+// cmdStop is AT+CMQTTSTOP. With no client acquired it stops the service
+// (the result in the model's order); with nothing to stop it answers a bare
+// ERROR, as both manuals say. With a client still acquired it fails with the
+// model's code then ERROR (dialect.stopWithClientsCode).
 func cmdStop(s *Sim, c atCommand, r *reply) error {
 	if c.Form != formExec {
 		r.error()
@@ -130,17 +157,24 @@ func cmdStop(s *Sim, c atCommand, r *reply) error {
 		r.error()
 		return nil
 	}
-	code := simcom.CodeOK
+	acquired, connected := false, false
 	for i := range s.st.clients {
-		if s.st.clients[i].acquired {
-			code = simcom.CodeClientNotReleased
+		cl := &s.st.clients[i]
+		acquired = acquired || cl.acquired
+		connected = connected || cl.connected() || cl.connecting
+	}
+	if acquired {
+		if s.d.stopWithClientsStops && !connected {
+			s.st.started = false
 		}
+		s.mu.Unlock()
+		r.line("+CMQTTSTOP: " + strconv.Itoa(int(s.d.stopWithClientsCode)))
+		r.error()
+		return nil
 	}
-	if code == simcom.CodeOK {
-		s.st.started = false
-	}
+	s.st.started = false
 	s.mu.Unlock()
-	s.resultAndOK(r, "+CMQTTSTOP: "+strconv.Itoa(int(code)))
+	s.resultAndOK(r, "+CMQTTSTOP: 0")
 	return nil
 }
 
@@ -153,14 +187,19 @@ func cmdAccq(s *Sim, c atCommand, r *reply) error {
 	}) {
 		return nil
 	}
-	if !countIn(c, 2, 3) {
+	maxParams := 3
+	if s.d.selectVersion {
+		maxParams = 4 // the firmware's 4th field: the MQTT protocol level
+	}
+	if !countIn(c, 2, maxParams) {
 		r.error()
 		return nil
 	}
 	idx, ok1 := intIn(c.Params[0], indexRange)
 	id := c.Params[1]
 	st, ok2 := optIntIn(c, 2, bitRange, 0)
-	if !ok1 || !ok2 || !id.Quoted || !s.d.limits.ClientID.Contains(len(id.Text)) {
+	version, ok3 := optIntIn(c, 3, protocolRange, 0)
+	if !ok1 || !ok2 || !ok3 || !id.Quoted || !s.d.limits.ClientID.Contains(len(id.Text)) {
 		r.error()
 		return nil
 	}
@@ -173,6 +212,7 @@ func cmdAccq(s *Sim, c atCommand, r *reply) error {
 	}
 	*cl = newClientState()
 	cl.acquired, cl.clientID, cl.serverType = true, id.Text, st
+	cl.protocol = byte(version)
 	r.ok()
 	return nil
 }
@@ -271,6 +311,13 @@ func cmdCfg(s *Sim, c atCommand, r *reply) error {
 			return nil
 		}
 		cl.opTimeout = v
+	case strings.EqualFold(key, "version") && s.d.cfgVersion:
+		v, ok := intIn(c.Params[2], protocolRange)
+		if !ok {
+			r.error()
+			return nil
+		}
+		cl.protocol = byte(v)
 	default:
 		r.error()
 		return nil
@@ -324,6 +371,10 @@ func (s *Sim) finishOp(name string, idx int, gen uint64, code simcom.ResultCode)
 // runOp answers OK and runs op in the background; its result becomes the
 // "+CMD: i,err" URC. The caller holds s.mu and has marked the index busy.
 func (s *Sim) runOp(name string, idx int, cl *clientState, r *reply, op func(link brokerLink) simcom.ResultCode) {
+	if d, ok := s.takeDying(name, idx); ok {
+		s.runDying(name, idx, cl, r, d, op)
+		return
+	}
 	cl.busy = true
 	gen, link := cl.gen, cl.link
 	r.ok()

@@ -28,7 +28,8 @@ type linkConfig struct {
 	SSL                sslContext
 	Certs              func(name string) ([]byte, bool) // the emulated file system of AT+CCERTDOWN
 	ClientID           string
-	KeepAlive          int // seconds
+	ProtocolLevel      byte // 3 MQTT 3.1 ("MQIsdp"), 4 MQTT 3.1.1
+	KeepAlive          int  // seconds
 	CleanSession       bool
 	Username, Password string
 	HasUsername        bool
@@ -59,10 +60,11 @@ type brokerLink interface {
 	Connected() bool
 }
 
-// brokerDialer opens one index's broker connection: a real MQTT 3.1.1
-// connection; a refused CONNACK returns codes 27-31, a TLS handshake failure
-// 32, a missing certificate 33, a dial failure 3 (sock connect fail) or 25
-// (DNS). The link is nil unless the code is 0.
+// brokerDialer opens one index's broker connection: a real MQTT 3.1 or
+// 3.1.1 connection (linkConfig.ProtocolLevel); a refused CONNACK returns
+// codes 27-31, a TLS handshake failure 32, a missing certificate 33, a
+// dial failure 3 (sock connect fail) or 25 (DNS). The link is nil unless
+// the code is 0.
 type brokerDialer func(ctx context.Context, cfg linkConfig, ev linkEvents) (brokerLink, simcom.ResultCode)
 
 // dialBroker is the real back-end dialer; backend.go assigns it in an init

@@ -90,32 +90,6 @@ func TestConnectResultCodes(t *testing.T) {
 
 func itoaCode(c simcom.ResultCode) string { return strconv.Itoa(int(c)) }
 
-// TestNoNetworkConnect: with the data network down, CONNECT fails at once
-// with 34 then ERROR on the A7600 (open session failed), and with 3 (sock
-// connect fail) after OK on the SIM7600.
-func TestNoNetworkConnect(t *testing.T) {
-	for _, tc := range []struct {
-		model  simcom.Model
-		answer string
-	}{
-		{simcom.A7600, "\r\n+CMQTTCONNECT: 0,34\r\n" + erro},
-		{simcom.SIM7600, ok + "\r\n+CMQTTCONNECT: 0,3\r\n"},
-	} {
-		t.Run(tc.model.String(), func(t *testing.T) {
-			s, h, _ := startFake(t, Config{Model: tc.model})
-			h.start()
-			h.cmd(`AT+CMQTTACCQ=0,"c"`, ok)
-			s.NoNetwork()
-			h.expect("\r\n+CMQTTNONET\r\n")
-			h.cmd("AT+CGREG?", "\r\n+CGREG: 0,2\r\n"+ok)
-			h.cmd(`AT+CMQTTCONNECT=0,"tcp://a.b.c:1883",60,1`, tc.answer)
-			s.RestoreNetwork()
-			h.cmd(`AT+CMQTTCONNECT=0,"tcp://a.b.c:1883",60,1`, ok+"\r\n+CMQTTCONNECT: 0,0\r\n")
-			h.quiet(s)
-		})
-	}
-}
-
 // TestSSLCfgClearing: the A7600 keeps AT+CMQTTSSLCFG after a successful
 // CONNECT and clears it after DISC or a failed CONNECT; the SIM7600 clears
 // it after every CONNECT.

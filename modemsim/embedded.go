@@ -32,6 +32,11 @@ type EmbeddedOptions struct {
 	DenySubscribe []string
 	// Logger receives the broker's logs; nil discards them.
 	Logger *slog.Logger
+	// MinProtocolLevel, when not zero, refuses clients below this MQTT
+	// protocol level with CONNACK "unacceptable protocol version": 4 makes
+	// a 3.1.1-only broker such as AWS IoT or Azure IoT Hub, which refuse
+	// MQTT 3.1 (level 3).
+	MinProtocolLevel byte
 }
 
 // EmbeddedBroker is an in-process MQTT broker (mochi-mqtt) for tests, the
@@ -60,6 +65,9 @@ func StartEmbeddedBroker(opts EmbeddedOptions) (*EmbeddedBroker, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := mochi.New(&mochi.Options{Logger: logger, InlineClient: true})
+	if opts.MinProtocolLevel > 0 {
+		s.Options.Capabilities.MinimumProtocolVersion = opts.MinProtocolLevel
+	}
 	hook := &embeddedAuth{username: opts.Username, password: opts.Password, deny: opts.DenySubscribe}
 	if err := s.AddHook(hook, nil); err != nil {
 		return nil, fmt.Errorf("modemsim: embedded broker auth: %w", err)

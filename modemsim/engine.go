@@ -34,6 +34,16 @@ func (r *hostReader) fill(abort <-chan struct{}) error {
 	if err != nil {
 		return errClosed
 	}
+	// A hung USB port (Stall) holds what the host writes and hands it to
+	// the modem when it comes back.
+	if !r.s.out.waitStall(r.s.done) {
+		return errClosed
+	}
+	select {
+	case <-abort: // rebooted meanwhile: the bytes are lost with the command
+		return errAborted
+	default:
+	}
 	r.s.tr.record(ToModem, r.tmp[:n])
 	r.buf = append(r.buf[:0], r.tmp[:n]...)
 	r.pos = 0
@@ -175,19 +185,35 @@ func (s *Sim) serve() {
 		if err != nil {
 			return
 		}
-		if s.echoOn() {
-			s.out.answer([]byte(line + "\r"))
+		if s.swallowed(strings.TrimSpace(line) != "") {
+			s.log.Debug("modemsim: line lost while booting", "bytes", len(line))
+			continue
 		}
+		s.echo(line)
 		if err := s.handleLine(line, tooLong); err != nil {
 			return
 		}
 	}
 }
 
-func (s *Sim) echoOn() bool {
+// echo writes the echo of a command line read: first the late echo of the
+// line before (LateEcho), then this line's, unless it is to come late too.
+func (s *Sim) echo(line string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.st.echo
+	late := s.lateEcho
+	s.lateEcho = nil
+	now := s.st.echo
+	if now && s.lateLines > 0 {
+		s.lateLines--
+		s.lateEcho, now = []byte(line+"\r"), false
+	}
+	s.mu.Unlock()
+	if late != nil {
+		s.out.answer(late)
+	}
+	if now {
+		s.out.answer([]byte(line + "\r"))
+	}
 }
 
 // handleLine runs one command line.
@@ -277,6 +303,9 @@ func (s *Sim) dispatch(c atCommand, r *reply) error {
 
 // testForm returns the test answer of the command on this model.
 func (s *Sim) testForm(name string) ([]string, bool) {
+	if lines, ok := versionTestForm(s.d, name); ok {
+		return lines, true
+	}
 	if lines, ok := testForms[s.d.model][name]; ok {
 		return lines, true
 	}

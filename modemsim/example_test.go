@@ -47,7 +47,7 @@ func Example() {
 	// +CMQTTSTART: 0
 	// +CMQTTSTART: 23
 	// ERROR
-	// +CMQTTACCQ: (0-1),(1-23),(0-1)
+	// +CMQTTACCQ: (0-1),(1-23),(0-1),(3-4)
 	// OK
 	// OK
 	// +CMQTTDISC: 0,1

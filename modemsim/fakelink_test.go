@@ -129,6 +129,18 @@ func (l *fakeLink) wasDropped() bool {
 	return l.dropped
 }
 
+func (l *fakeLink) wasDisconnected() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.discon
+}
+
+func (l *fakeLink) published() []fakePub {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]fakePub(nil), l.pubs...)
+}
+
 // startFake starts an emulator with a fake back-end and echo off.
 func startFake(t testing.TB, cfg Config) (*Sim, *atHost, *fakeDialer) {
 	t.Helper()

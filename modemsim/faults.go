@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"time"
+
+	"github.com/cellmqtt/cellmqtt/internal/simcom"
 )
 
 // Fault injection. Every method is safe to call from any goroutine while
@@ -25,7 +27,7 @@ func (s *Sim) DropConnection(idx, cause int) error {
 	if cause < CauseSocketClosed || cause > CauseNetworkClosed {
 		return fmt.Errorf("modemsim: connection-lost cause %d: want 1, 2 or 3", cause)
 	}
-	link, err := s.takeLink(idx)
+	link, err := s.takeLink(idx, nil)
 	if err != nil {
 		return err
 	}
@@ -34,8 +36,11 @@ func (s *Sim) DropConnection(idx, cause int) error {
 	return nil
 }
 
-// takeLink detaches the live link of idx from the state.
-func (s *Sim) takeLink(idx int) (brokerLink, error) {
+// takeLink detaches the link of idx (live, or dead but held as
+// connected) from the state and puts next in its place: nil for an index
+// that is now disconnected, deadLink{} for one the firmware still holds as
+// connected.
+func (s *Sim) takeLink(idx int, next brokerLink) (brokerLink, error) {
 	if idx < 0 || idx >= clientCount {
 		return nil, fmt.Errorf("modemsim: client index %d: want 0 or 1", idx)
 	}
@@ -46,23 +51,27 @@ func (s *Sim) takeLink(idx int) (brokerLink, error) {
 		return nil, fmt.Errorf("modemsim: client index %d is not connected", idx)
 	}
 	link := cl.link
-	cl.link = nil
+	cl.link = next
 	cl.gen++
 	cl.busy = false
 	cl.droppedAt = time.Now()
 	return link, nil
 }
 
-// dropAll detaches every live link; the caller holds s.mu.
-func (s *Sim) dropAllLocked() []brokerLink {
+// dropAllLocked detaches every link and returns them to be dropped; a
+// connected index gets held in its place (nil: disconnected, deadLink{}:
+// still held as connected). The caller holds s.mu.
+func (s *Sim) dropAllLocked(held brokerLink) []brokerLink {
 	var links []brokerLink
 	for i := range s.st.clients {
 		cl := &s.st.clients[i]
+		var next brokerLink
 		if cl.link != nil {
 			links = append(links, cl.link)
 			cl.droppedAt = time.Now()
+			next = held
 		}
-		cl.link = nil
+		cl.link = next
 		cl.connecting = false
 		cl.busy = false
 		cl.early = nil
@@ -71,14 +80,23 @@ func (s *Sim) dropAllLocked() []brokerLink {
 	return links
 }
 
-// NoNetwork takes the data network down: every broker connection drops
-// (the broker sends the wills), "+CMQTTNONET" (or "+CMQTTNONET:" with
-// Config.NoNetColon) is reported, and CONNECT fails until RestoreNetwork.
-// The MQTT service and the acquired clients stay, as on real modems.
+// NoNetwork takes the data network down as the firmware reports it: every
+// broker connection drops without DISCONNECT (the broker sends the wills),
+// "+CMQTTNONET" (or "+CMQTTNONET:" with Config.NoNetColon) is reported, and
+// the MQTT service stops by itself, as SIMCom's URC table says ("restart
+// the MQTT service by AT+CMQTTSTART"). Until AT+CMQTTSTART succeeds the MQTT
+// commands answer ERROR (AT+CMQTTACCQ? and AT+CMQTTDISC? still list the old
+// clients with Config.NoNetListsClients), and AT+CMQTTSTART itself fails
+// with OK then "+CMQTTSTART: 7" (network open fail) until RestoreNetwork.
+// The START that succeeds starts with every index released.
 func (s *Sim) NoNetwork() {
 	s.mu.Lock()
 	s.st.network = false
-	links := s.dropAllLocked()
+	if s.st.started {
+		s.st.started = false
+		s.st.staleClients = true
+	}
+	links := s.dropAllLocked(nil)
 	s.mu.Unlock()
 	for _, l := range links {
 		l.Drop()
@@ -86,7 +104,26 @@ func (s *Sim) NoNetwork() {
 	s.urc(s.d.nonet)
 }
 
-// RestoreNetwork brings the data network back after NoNetwork.
+// NoNetworkSilent takes the data network down without telling the host, as
+// a radio that dies with no URC: the broker connections drop without
+// DISCONNECT, but the firmware has noticed nothing. The service keeps
+// running and connected indexes stay held as connected (AT+CMQTTDISC? says
+// 0, publishes get result 11, see deadLink) until the host disconnects them
+// or a keepalive fault (KeepaliveFail) reports the loss; a CONNECT while the
+// network is down fails (A7600: "+CMQTTCONNECT: i,34" then ERROR; SIM7600:
+// OK then "+CMQTTCONNECT: i,3"); AT+CSQ and AT+CGREG? show no service.
+func (s *Sim) NoNetworkSilent() {
+	s.mu.Lock()
+	s.st.network = false
+	links := s.dropAllLocked(deadLink{})
+	s.mu.Unlock()
+	for _, l := range links {
+		l.Drop()
+	}
+}
+
+// RestoreNetwork brings the data network back after NoNetwork or
+// NoNetworkSilent.
 func (s *Sim) RestoreNetwork() {
 	s.mu.Lock()
 	s.st.network = true
@@ -95,48 +132,18 @@ func (s *Sim) RestoreNetwork() {
 
 // KeepaliveFail reports that the keepalive of index idx failed:
 // "+CMQTTPING: idx,17" (timeout); the broker connection is dropped without
-// DISCONNECT. It fails when the index is not connected.
+// DISCONNECT (the broker sends the will). As on real firmware the index is
+// still held as connected afterwards: AT+CMQTTDISC? answers 0 and
+// AT+CMQTTCONNECT "+CMQTTCONNECT: idx,13" until AT+CMQTTDISC is sent (see
+// deadLink). It fails when the index is not connected.
 func (s *Sim) KeepaliveFail(idx int) error {
-	link, err := s.takeLink(idx)
+	link, err := s.takeLink(idx, deadLink{})
 	if err != nil {
 		return err
 	}
 	link.Drop()
-	s.urc(fmt.Sprintf("+CMQTTPING: %d,%d", idx, s.d.code(17)))
+	s.urc(fmt.Sprintf("+CMQTTPING: %d,%d", idx, s.d.code(simcom.CodeTimeout)))
 	return nil
-}
-
-// Reboot restarts the modem as a power cycle or a crash would: broker
-// connections drop without DISCONNECT, all MQTT state (service, clients,
-// buffers, SSL contexts, echo) returns to power-up values, and the model's
-// boot messages are written ("RDY" ... "*ATREADY: 1" on the A7600 family,
-// "RDY", "+CPIN: READY", "SMS DONE", "PB DONE" on the SIM7600), after a NUL
-// byte with Config.BootNUL. Files downloaded with AT+CCERTDOWN survive.
-func (s *Sim) Reboot() { s.reboot() }
-
-func (s *Sim) reboot() {
-	s.mu.Lock()
-	links := s.dropAllLocked()
-	s.st = newModemState(s.cfg.Echo != EchoOff)
-	// URCs not yet written die with the old firmware. They are dropped
-	// before the abort: the aborted command's end would otherwise queue
-	// them for writing first.
-	s.out.dropHeld()
-	close(s.abort) // a command waiting for prompt data dies unanswered
-	s.abort = make(chan struct{})
-	s.mu.Unlock()
-	for _, l := range links {
-		l.Drop()
-	}
-	var b bytes.Buffer
-	if s.d.bootNUL {
-		b.WriteByte(0)
-	}
-	for _, l := range s.d.boot {
-		b.WriteString("\r\n" + l + "\r\n")
-	}
-	s.out.urc(outUnit{data: b.Bytes()})
-	s.log.Debug("modemsim: rebooted")
 }
 
 // Noise writes raw bytes to the host between two output units (never inside
@@ -158,6 +165,18 @@ func (s *Sim) DropNextAnswer() {
 	s.mu.Unlock()
 }
 
+// LateEcho makes the echo of the next lines command lines come late (issue
+// 13.6): not before the command's answer but after it and its result URCs,
+// just before the echo of the next command line, i.e. while the host
+// waits for that next command. It applies while echo is on (ATE1, the
+// power-up default); a line the modem does not echo has no echo to delay.
+// A late echo of AT+CMQTTCONNECT carries the user name and password.
+func (s *Sim) LateEcho(lines int) {
+	s.mu.Lock()
+	s.lateLines = max(lines, 0)
+	s.mu.Unlock()
+}
+
 // SetBusyWhileStreaming changes what happens to commands written while an
 // inbound message streams out (see BusyMode).
 func (s *Sim) SetBusyWhileStreaming(m BusyMode) {
@@ -166,12 +185,19 @@ func (s *Sim) SetBusyWhileStreaming(m BusyMode) {
 	s.mu.Unlock()
 }
 
-// Stall stops the modem's output for d (until Unstall when d <= 0):
-// nothing reaches the host, commands still queue up, as with a modem that
-// hangs for a while.
+// Stall hangs the AT port for d (until Unstall when d <= 0), as a USB
+// serial port that stalls and then replays its backlog (issue 13.1):
+// nothing reaches the host, and what the host writes meanwhile is held and
+// reaches the modem only when the stall ends. The modem itself runs on:
+// commands it read before the stall are answered, URCs happen, all of it
+// held. When the stall ends everything comes out in order: what the modem
+// had written, then its answers to what the host wrote meanwhile, read in
+// order as if just typed. So a host that timed out during the stall reads
+// stale answers (a '>' or an OK of an earlier command) and its later
+// command lines may land as the data of an earlier prompt.
 func (s *Sim) Stall(d time.Duration) { s.out.stall(d) }
 
-// Unstall resumes the output after Stall.
+// Unstall ends a Stall.
 func (s *Sim) Unstall() { s.out.unstall() }
 
 // Unplug detaches the host as a pulled USB cable would: its reads return

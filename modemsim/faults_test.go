@@ -68,7 +68,7 @@ func TestLostFromBackend(t *testing.T) {
 }
 
 // TestNoNetworkSpellings: "+CMQTTNONET" and "+CMQTTNONET:"; every link
-// drops, the service and the clients stay.
+// drops.
 func TestNoNetworkSpellings(t *testing.T) {
 	for _, tc := range []struct {
 		colon bool
@@ -80,10 +80,9 @@ func TestNoNetworkSpellings(t *testing.T) {
 			h.connect("0")
 			s.NoNetwork()
 			h.expect("\r\n" + tc.urc + "\r\n")
-			if !d.last(t).wasDropped() {
-				t.Error("link not dropped")
+			if l := d.last(t); !l.wasDropped() || l.wasDisconnected() {
+				t.Error("link not dropped without DISCONNECT")
 			}
-			h.cmd("AT+CMQTTACCQ?", "\r\n+CMQTTACCQ: 0,\"id0\",0\r\n+CMQTTACCQ: 1,\"\",0\r\n"+ok)
 			h.cmd("AT+CSQ", "\r\n+CSQ: 99,99\r\n"+ok)
 			s.RestoreNetwork()
 			h.cmd("AT+CSQ", "\r\n+CSQ: 23,0\r\n"+ok)
@@ -92,19 +91,137 @@ func TestNoNetworkSpellings(t *testing.T) {
 	}
 }
 
+// TestNoNetworkStopsService: +CMQTTNONET means the firmware stopped the
+// MQTT service. Until AT+CMQTTSTART succeeds, ACCQ=, CONNECT and the other
+// MQTT commands answer ERROR; ACCQ? and DISC? answer ERROR too, or still
+// list the old client IDs (Config.NoNetListsClients); START fails with
+// result 7 (network open fail) while the network is down. The START that
+// succeeds gives a fresh service with both indexes released.
+func TestNoNetworkStopsService(t *testing.T) {
+	for _, model := range []simcom.Model{simcom.A7600, simcom.SIM7600} {
+		for _, lists := range []bool{false, true} {
+			name := model.String()
+			if lists {
+				name += "/lists-clients"
+			}
+			t.Run(name, func(t *testing.T) {
+				s, h, _ := startFake(t, Config{Model: model, NoNetListsClients: lists})
+				h.start()
+				h.connect("0")
+				h.cmd(`AT+CMQTTACCQ=1,"id1"`, ok)
+				s.NoNetwork()
+				h.expect("\r\n+CMQTTNONET\r\n")
+				if lists {
+					h.cmd("AT+CMQTTACCQ?", "\r\n+CMQTTACCQ: 0,\"id0\",0\r\n+CMQTTACCQ: 1,\"id1\",0\r\n"+ok)
+					h.cmd("AT+CMQTTDISC?", "\r\n+CMQTTDISC: 0,1\r\n+CMQTTDISC: 1,1\r\n"+ok)
+				} else {
+					h.cmd("AT+CMQTTACCQ?", erro)
+					h.cmd("AT+CMQTTDISC?", erro)
+				}
+				for _, c := range []string{
+					`AT+CMQTTACCQ=0,"id0"`, "AT+CMQTTREL=0", "AT+CMQTTCONNECT?",
+					`AT+CMQTTCONNECT=0,"tcp://broker.example:1883",60,1`, "AT+CMQTTDISC=0,60",
+					"AT+CMQTTTOPIC=0,1", "AT+CMQTTPUB=0,1,60", "AT+CMQTTSUB=0,1,1", "AT+CMQTTSTOP",
+				} {
+					h.cmd(c, erro)
+				}
+				h.send("AT+CMQTTSTART\r")
+				h.expectAnyOrder(ok, "\r\n+CMQTTSTART: 7\r\n")
+				if !lists { // the failed START started nothing
+					h.cmd("AT+CMQTTACCQ?", erro)
+				} else {
+					h.cmd("AT+CMQTTACCQ?", "\r\n+CMQTTACCQ: 0,\"id0\",0\r\n+CMQTTACCQ: 1,\"id1\",0\r\n"+ok)
+				}
+				s.RestoreNetwork()
+				h.start()
+				h.cmd("AT+CMQTTACCQ?", "\r\n+CMQTTACCQ: 0,\"\",0\r\n+CMQTTACCQ: 1,\"\",0\r\n"+ok)
+				h.cmd("AT+CMQTTDISC?", "\r\n+CMQTTDISC: 0,1\r\n+CMQTTDISC: 1,1\r\n"+ok)
+				h.connect("0")
+				h.quiet(s)
+			})
+		}
+	}
+}
+
+// TestNoNetworkSilent: a radio that dies without a URC. The broker links
+// drop, the service runs on and the connected index stays held as
+// connected; a publish gets 11; CONNECT fails while the network is down
+// (A7600 34 then ERROR, SIM7600 OK then 3); once it is back the host
+// disconnects and connects again.
+func TestNoNetworkSilent(t *testing.T) {
+	for _, tc := range []struct {
+		model  simcom.Model
+		answer string
+	}{
+		{simcom.A7600, "\r\n+CMQTTCONNECT: 1,34\r\n" + erro},
+		{simcom.SIM7600, ok + "\r\n+CMQTTCONNECT: 1,3\r\n"},
+	} {
+		t.Run(tc.model.String(), func(t *testing.T) {
+			s, h, d := startFake(t, Config{Model: tc.model})
+			h.start()
+			h.connect("0")
+			h.cmd(`AT+CMQTTACCQ=1,"id1"`, ok)
+			if err := s.Inject("nonet silent"); err != nil {
+				t.Fatal(err)
+			}
+			h.cmd("AT+CGREG?", "\r\n+CGREG: 0,2\r\n"+ok) // no URC came before this answer
+			if l := d.last(t); !l.wasDropped() || l.wasDisconnected() {
+				t.Error("link not dropped without DISCONNECT")
+			}
+			h.cmd("AT+CMQTTDISC?", "\r\n+CMQTTDISC: 0,0\r\n+CMQTTDISC: 1,1\r\n"+ok)
+			h.data("AT+CMQTTTOPIC=0,1", "t", ok)
+			h.cmd("AT+CMQTTPUB=0,1,60", ok+"\r\n+CMQTTPUB: 0,11\r\n")
+			h.cmd(`AT+CMQTTCONNECT=1,"tcp://a.b.c:1883",60,1`, tc.answer)
+			s.RestoreNetwork()
+			h.send("AT+CMQTTDISC=0,60\r")
+			h.expectAnyOrder(ok, "\r\n+CMQTTDISC: 0,0\r\n")
+			h.cmd(`AT+CMQTTCONNECT=0,"tcp://a.b.c:1883",60,1`, ok+"\r\n+CMQTTCONNECT: 0,0\r\n")
+			h.cmd(`AT+CMQTTCONNECT=1,"tcp://a.b.c:1883",60,1`, ok+"\r\n+CMQTTCONNECT: 1,0\r\n")
+			h.quiet(s)
+		})
+	}
+}
+
+// TestKeepaliveFail: "+CMQTTPING: i,17"; the broker link is dropped
+// without DISCONNECT but the firmware still holds the index as connected
+// until AT+CMQTTDISC: DISC? says 0, CONNECT answers 13, REL 19, a publish
+// gets result 11; DISC frees the index (result 0) and CONNECT works again.
 func TestKeepaliveFail(t *testing.T) {
-	s, h, d := startFake(t, Config{})
-	h.start()
-	h.connect("0")
-	if err := s.KeepaliveFail(0); err != nil {
-		t.Fatal(err)
+	for _, model := range []simcom.Model{simcom.A7600, simcom.SIM7600} {
+		t.Run(model.String(), func(t *testing.T) {
+			s, h, d := startFake(t, Config{Model: model})
+			h.start()
+			h.connect("0")
+			if err := s.KeepaliveFail(0); err != nil {
+				t.Fatal(err)
+			}
+			h.expect("\r\n+CMQTTPING: 0,17\r\n")
+			dead := d.last(t)
+			if !dead.wasDropped() || dead.wasDisconnected() {
+				t.Error("link not dropped without DISCONNECT")
+			}
+			h.cmd("AT+CMQTTDISC?", "\r\n+CMQTTDISC: 0,0\r\n+CMQTTDISC: 1,1\r\n"+ok)
+			h.cmd(`AT+CMQTTCONNECT=0,"tcp://broker.example:1883",60,1`, codeErr("+CMQTTCONNECT", 0, 13))
+			h.cmd("AT+CMQTTREL=0", codeErr("+CMQTTREL", 0, 19))
+			h.data("AT+CMQTTTOPIC=0,1", "t", ok)
+			h.cmd("AT+CMQTTPUB=0,1,60", ok+"\r\n+CMQTTPUB: 0,11\r\n")
+			if err := s.KeepaliveFail(0); err != nil { // it keeps failing
+				t.Fatal(err)
+			}
+			h.expect("\r\n+CMQTTPING: 0,17\r\n")
+			h.send("AT+CMQTTDISC=0,60\r")
+			h.expectAnyOrder(ok, "\r\n+CMQTTDISC: 0,0\r\n")
+			h.cmd("AT+CMQTTDISC?", "\r\n+CMQTTDISC: 0,1\r\n+CMQTTDISC: 1,1\r\n"+ok)
+			if err := s.KeepaliveFail(0); err == nil {
+				t.Error("KeepaliveFail on a disconnected index: no error")
+			}
+			h.cmd(`AT+CMQTTCONNECT=0,"tcp://broker.example:1883",60,1`, ok+"\r\n+CMQTTCONNECT: 0,0\r\n")
+			if pubs := dead.published(); len(pubs) != 0 {
+				t.Errorf("a publish reached the dead link: %+v", pubs)
+			}
+			h.quiet(s)
+		})
 	}
-	h.expect("\r\n+CMQTTPING: 0,17\r\n")
-	if !d.last(t).wasDropped() {
-		t.Error("link not dropped")
-	}
-	h.cmd("AT+CMQTTDISC?", "\r\n+CMQTTDISC: 0,1\r\n+CMQTTDISC: 1,1\r\n"+ok)
-	h.quiet(s)
 }
 
 // TestReboot: the model's boot messages, optionally after a NUL; all MQTT
@@ -197,28 +314,43 @@ func TestDropNextAnswer(t *testing.T) {
 	h.quiet(s)
 }
 
-// TestStall: nothing reaches the host while stalled; Unstall releases the
-// answers in order; a timed stall ends by itself.
+// waitHostBytesTaken waits until the modem's reader has taken everything
+// the host wrote off the line (it may then hold it, stalled).
+func waitHostBytesTaken(t *testing.T, s *Sim) {
+	t.Helper()
+	deadline := time.Now().Add(testWait)
+	for {
+		s.fromHost.mu.Lock()
+		n := len(s.fromHost.buf)
+		s.fromHost.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d bytes from the host not taken", n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestStall: a USB hang. Nothing reaches the host, and what the host
+// writes reaches the modem only when the stall ends: a URC raised while
+// the host's command was held comes before that command's answer (the
+// modem never saw the command before the stall ended). A timed stall ends
+// by itself.
 func TestStall(t *testing.T) {
-	s, h := startSim(t, Config{Echo: EchoOff})
+	s, h, _ := startFake(t, Config{})
+	h.start()
+	h.connect("1")
 	s.Stall(0)
 	h.send("AT\r")
 	h.send("AT+CPIN?\r")
-	deadline := time.Now().Add(testWait)
-	for {
-		s.out.mu.Lock()
-		n := len(s.out.queue)
-		if s.out.writing {
-			n++ // the writer holds the first answer, waiting for Unstall
-		}
-		s.out.mu.Unlock()
-		if n >= 2 { // both answers wait behind the stall
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("commands not processed while stalled")
-		}
-		time.Sleep(time.Millisecond)
+	waitHostBytesTaken(t, s)
+	if err := s.DropConnection(1, 2); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.tr.bytesTo(ToModem); bytes.Contains(got, []byte("CPIN")) {
+		t.Fatalf("the modem read %q while stalled", got)
 	}
 	h.mu.Lock()
 	got := len(h.buf)
@@ -227,9 +359,47 @@ func TestStall(t *testing.T) {
 		t.Fatalf("%d bytes reached the host while stalled", got)
 	}
 	s.Unstall()
-	h.expect(ok + "\r\n+CPIN: READY\r\n" + ok)
-	s.Stall(20 * time.Millisecond)
+	h.expect("\r\n+CMQTTCONNLOST: 1,2\r\n" + ok + "\r\n+CPIN: READY\r\n" + ok)
+	if err := s.Inject("stall 20ms"); err != nil {
+		t.Fatal(err)
+	}
 	h.cmd("AT", ok)
+	h.quiet(s)
+}
+
+// TestStallReplaysBacklog: the scenario of issue 13.1. The host writes
+// AT+CMQTTTOPIC just as the port hangs; no prompt comes, so it gives up
+// and writes its next command, AT+CMQTTPAYLOAD. When the port comes back
+// both lines reach the modem at once: the TOPIC's prompt comes, the first
+// bytes of the PAYLOAD line become the topic ("AT+"), then OK. The host
+// reads that stale '>' and OK as if they answered its PAYLOAD command;
+// what it sends next is not what the modem waits for.
+func TestStallReplaysBacklog(t *testing.T) {
+	s, h, d := startFake(t, Config{Model: simcom.A7600})
+	h.start()
+	h.connect("0")
+	h.cmd("ATE1", ok)
+	if err := s.Inject("stall 0"); err != nil {
+		t.Fatal(err)
+	}
+	h.send("AT+CMQTTTOPIC=0,3\r")
+	h.send("AT+CMQTTPAYLOAD=0,5\r") // after the host's timeout
+	waitHostBytesTaken(t, s)
+	if err := s.Inject("unstall"); err != nil {
+		t.Fatal(err)
+	}
+	// Echo on: the TOPIC line, its prompt, the 3 topic bytes "AT+" taken
+	// from the next line, OK; then the rest of that line, which does not
+	// start with AT, is echoed and ignored.
+	h.expect("AT+CMQTTTOPIC=0,3\r\r\n>" + ok + "CMQTTPAYLOAD=0,5\r")
+	// The host took that '>' for the PAYLOAD's prompt and sent the payload;
+	// it becomes the start of a line the modem ignores with the next command.
+	h.send("hello")
+	h.cmd("AT+CMQTTPUB=0,1,60", "helloAT+CMQTTPUB=0,1,60\r")
+	h.cmd("AT+CMQTTPUB=0,1,60", "AT+CMQTTPUB=0,1,60\r"+ok+"\r\n+CMQTTPUB: 0,0\r\n")
+	if got := d.last(t).published(); len(got) != 1 || got[0].topic != "AT+" || got[0].payload != "" {
+		t.Errorf("broker got %+v, want one message to topic \"AT+\" with an empty payload", got)
+	}
 	h.quiet(s)
 }
 

@@ -9,7 +9,8 @@ import (
 // a whole RX sequence (stream), noise.
 type outUnit struct {
 	data   []byte
-	stream bool // an RX sequence: commands arriving meanwhile hit the busy rule
+	stream bool       // an RX sequence: commands arriving meanwhile hit the busy rule
+	cut    *streamCut // set by next: write only cut.at bytes, then cut.then's
 }
 
 // writePiece is how many bytes the writer hands the line at once; between
@@ -32,6 +33,15 @@ type output struct {
 	stallCh   chan struct{} // non-nil while stalled; closed by unstall
 	stallT    *time.Timer
 	wake      chan struct{}
+	// cut, when set, cuts the next stream unit after cut.at bytes and
+	// writes what cut.then returns right after them (RebootInRX).
+	cut *streamCut
+}
+
+// streamCut ends the next RX sequence early.
+type streamCut struct {
+	at   int
+	then func() []byte
 }
 
 func newOutput() *output { return &output{wake: make(chan struct{}, 1)} }
@@ -94,6 +104,21 @@ func (o *output) end() {
 	o.held = nil
 	o.mu.Unlock()
 	o.signal()
+}
+
+// armCut arms a cut of the next stream unit.
+func (o *output) armCut(c *streamCut) {
+	o.mu.Lock()
+	o.cut = c
+	o.mu.Unlock()
+}
+
+// dropQueued drops every unit not yet begun, held or queued, and the
+// corrupting answers not yet written (a crash).
+func (o *output) dropQueued() {
+	o.mu.Lock()
+	o.queue, o.held, o.urgent = nil, nil, nil
+	o.mu.Unlock()
 }
 
 // dropHeld drops the URCs held behind the current command (reboot).
@@ -166,6 +191,9 @@ func (o *output) next(stop <-chan struct{}) (outUnit, bool) {
 			o.queue = o.queue[1:]
 			o.streaming = u.stream
 			o.writing = true
+			if u.stream && o.cut != nil {
+				u.cut, o.cut = o.cut, nil
+			}
 			o.mu.Unlock()
 			return u, true
 		}
@@ -219,6 +247,9 @@ func (o *output) run(stop <-chan struct{}, send func(b []byte, cont bool) error)
 			return
 		}
 		data := u.data
+		if u.cut != nil {
+			data = data[:min(u.cut.at, len(data))]
+		}
 		for len(data) > 0 {
 			if !o.waitStall(stop) {
 				return
@@ -238,6 +269,12 @@ func (o *output) run(stop <-chan struct{}, send func(b []byte, cont bool) error)
 				return
 			}
 			data = data[n:]
+		}
+		if u.cut != nil {
+			// The firmware died here: what it writes next follows directly.
+			if b := u.cut.then(); len(b) > 0 && send(b, true) != nil {
+				return
+			}
 		}
 		o.doneUnit()
 		if urgent := o.takeUrgent(); len(urgent) > 0 {

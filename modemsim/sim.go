@@ -1,6 +1,7 @@
 // Package modemsim emulates the AT command port of a SIMCom A7600 or
 // SIM7500/SIM7600/SIM7800 modem with its built-in MQTT client, backed by a
-// real MQTT 3.1.1 connection to a real broker.
+// real MQTT connection (3.1 or 3.1.1, as the firmware selects) to a real
+// broker.
 //
 // The emulator parses AT like the firmware and answers like the manuals (and
 // like real firmware where it differs: docs/architecture.md, How real firmware
@@ -83,11 +84,35 @@ type Config struct {
 	// NoNetColon spells the no-network URC "+CMQTTNONET:" instead of
 	// "+CMQTTNONET" (both exist in the field).
 	NoNetColon bool
+	// NoNetListsClients makes AT+CMQTTACCQ? and AT+CMQTTDISC? keep
+	// answering from the client table of the service that +CMQTTNONET
+	// stopped (the old client IDs, every index disconnected) until
+	// AT+CMQTTSTART, as some firmware does; AT+CMQTTACCQ= and every other
+	// MQTT command still answer ERROR. Without it those reads answer ERROR
+	// too, as before any AT+CMQTTSTART.
+	NoNetListsClients bool
 	// BootNUL puts a NUL byte before the boot messages of a reboot.
 	BootNUL bool
-	// BootMessages, when set, replaces the model's boot lines, e.g.
+	// Boot selects the boot messages: the model's (the default) or those of
+	// a unit seen in the field (BootA7672, BootA7670).
+	Boot BootBurst
+	// BootMessages, when set, replaces the boot lines of Boot, e.g.
 	// {"QCRDY", "+CPIN: READY", "+CGEV: EPS PDN ACT 1"}.
 	BootMessages []string
+	// Booting, when not nil, starts the modem still booting: silent until
+	// the boot ends as it describes, then the boot messages (FinishBoot ends
+	// a boot whose Lines and For are both zero).
+	Booting *Booting
+	// DefaultProtocolLevel is the MQTT protocol level a CONNECT uses when
+	// the host selected none: 3 (MQTT 3.1, "MQIsdp"), the default of A76xx
+	// firmware and the zero value's, or 4 (MQTT 3.1.1). Hosts select a
+	// level with AT+CMQTTCFG="version",<idx>,<3|4> (A7600 family) or a 4th
+	// AT+CMQTTACCQ field (both families).
+	DefaultProtocolLevel byte
+	// RefuseVersionSelection makes the firmware answer ERROR to
+	// AT+CMQTTCFG="version" and to a 4th AT+CMQTTACCQ field, as firmware
+	// without the selection does (its test forms are the manuals').
+	RefuseVersionSelection bool
 	// PromptSpace writes the data prompt as "\r\n> " instead of "\r\n>"
 	// (both exist in the field).
 	PromptSpace bool
@@ -134,14 +159,20 @@ type Sim struct {
 	tr       *transcript
 	in       hostReader
 
-	mu     sync.Mutex // guards st, att, dropNext, busy
-	st     modemState
-	att    *attachment
-	drop   bool // DropNextAnswer armed
-	busy   BusyMode
-	abort  chan struct{} // closed by a reboot: ends a command waiting for prompt data
-	certs  *certStore
-	listen []io.Closer
+	mu    sync.Mutex // guards st, att, dropNext, busy
+	st    modemState
+	att   *attachment
+	drop  bool // DropNextAnswer armed
+	busy  BusyMode
+	abort chan struct{}          // closed by a reboot: ends a command waiting for prompt data
+	dying map[dyingKey]DyingLink // armed by DyingLinkOnPublish/OnSubscribe
+	boot  bootState
+	// lateLines is how many more command lines are echoed late (LateEcho);
+	// lateEcho is the echo held until the next command line.
+	lateLines int
+	lateEcho  []byte
+	certs     *certStore
+	listen    []io.Closer
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -173,6 +204,15 @@ func New(cfg Config) (*Sim, error) {
 	}
 	if cfg.IMEI == "" {
 		cfg.IMEI = defaultIMEI
+	}
+	if b := cfg.Booting; b != nil && (b.Lines < 0 || b.For < 0) {
+		return nil, fmt.Errorf("modemsim: booting for %d lines, %v: must not be negative", b.Lines, b.For)
+	}
+	if _, err := bootLines(cfg.Boot, nil); err != nil {
+		return nil, err
+	}
+	if l := cfg.DefaultProtocolLevel; l != 0 && l != 3 && l != 4 {
+		return nil, fmt.Errorf("modemsim: MQTT protocol level %d: want 3 (MQTT 3.1) or 4 (MQTT 3.1.1)", l)
 	}
 	if cfg.TranscriptLimit == 0 {
 		cfg.TranscriptLimit = 1 << 20
@@ -208,6 +248,9 @@ func New(cfg Config) (*Sim, error) {
 	s.st = newModemState(cfg.Echo != EchoOff)
 	s.in = hostReader{s: s}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if cfg.Booting != nil {
+		s.startBoot(*cfg.Booting)
+	}
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
@@ -288,7 +331,8 @@ func (s *Sim) detach(a *attachment) {
 }
 
 // Transcript returns the bytes that crossed the AT port so far, each way,
-// timestamped, oldest first.
+// timestamped, oldest first, with notes of what the modem did on its
+// broker side between them (Direction Backend).
 func (s *Sim) Transcript() []TranscriptEntry { return s.tr.snapshot() }
 
 // Close stops the emulator: broker connections are dropped, the host end
@@ -297,15 +341,7 @@ func (s *Sim) Close() error {
 	s.once.Do(func() {
 		s.cancel()
 		s.mu.Lock()
-		var links []brokerLink
-		for i := range s.st.clients {
-			c := &s.st.clients[i]
-			if c.link != nil {
-				links = append(links, c.link)
-				c.link = nil
-				c.gen++
-			}
-		}
+		links := s.dropAllLocked(nil)
 		att := s.att
 		s.att = nil
 		listen := s.listen

@@ -36,7 +36,11 @@ type clientState struct {
 
 	sslCtx    int // AT+CMQTTSSLCFG context, -1 when unset
 	checkUTF8 bool
-	opTimeout int // AT+CMQTTCFG "optimeout" seconds (A7600)
+	opTimeout int  // AT+CMQTTCFG "optimeout" seconds (A7600)
+	protocol  byte // MQTT protocol level chosen by ACCQ or CFG "version"; 0: the firmware's default
+	// lastProtocol is the level of the last CONNECT that reached the broker
+	// (0: none since the index was acquired).
+	lastProtocol byte
 
 	willTopic    []byte
 	willMsg      []byte
@@ -82,13 +86,16 @@ type pdpContext struct {
 // Certificates live in the flash file system (certStore) and survive.
 type modemState struct {
 	started bool // AT+CMQTTSTART done
-	clients [clientCount]clientState
-	ssl     [sslContextCount]sslContext
-	echo    bool
-	network bool // data network up (NoNetwork takes it down)
-	regMode map[string]int
-	pdp     map[int]pdpContext
-	cmee    int // AT+CMEE setting (0 after power-up)
+	// staleClients: the service was stopped by +CMQTTNONET and clients
+	// holds what it had; the next successful AT+CMQTTSTART releases them.
+	staleClients bool
+	clients      [clientCount]clientState
+	ssl          [sslContextCount]sslContext
+	echo         bool
+	network      bool // data network up (NoNetwork takes it down)
+	regMode      map[string]int
+	pdp          map[int]pdpContext
+	cmee         int // AT+CMEE setting (0 after power-up)
 }
 
 func newModemState(echo bool) modemState {

@@ -1,6 +1,11 @@
 package modemsim
 
-import "github.com/cellmqtt/cellmqtt/internal/simcom"
+import (
+	"fmt"
+	"slices"
+
+	"github.com/cellmqtt/cellmqtt/internal/simcom"
+)
 
 // testForms are the answers to the test commands (AT+CMD=?) of each model,
 // the information lines as the model's manual prints them. Only typesetting
@@ -92,4 +97,20 @@ var basicTestForms = map[string][]string{
 	"+CGSOCKCONT": {`+CGSOCKCONT: (1-24),"IP",,,(0-2),(0-4)`, `+CGSOCKCONT: (1-24),"PPP",,,(0-2),(0-4)`, `+CGSOCKCONT: (1-24),"IPV6",,,(0-2),(0-4)`, `+CGSOCKCONT: (1-24),"IPV4V6",,,(0-2),(0-4)`},
 	"+CGPADDR":    {"+CGPADDR: (1-24)"},
 	"+CRESET":     nil,
+}
+
+// versionTestForm is the test answer of the commands that select the MQTT
+// protocol level, on firmware that has the selection: AT+CMQTTACCQ=? with
+// its 4th field "(3-4)" as real A76xx units print it
+// ("+CMQTTACCQ: (0-1),(1-128),(0-1),(3-4)"), and AT+CMQTTCFG=? with the
+// "version" key. ok is false for other commands and other firmware (the
+// manuals' forms).
+func versionTestForm(d dialect, name string) ([]string, bool) {
+	switch {
+	case name == "+CMQTTACCQ" && d.selectVersion:
+		return []string{fmt.Sprintf("+CMQTTACCQ: (0-1),(%d-%d),(0-1),(3-4)", d.limits.ClientID.Min, d.limits.ClientID.Max)}, true
+	case name == "+CMQTTCFG" && d.cfgVersion:
+		return append(slices.Clone(testForms[d.model][name]), `+CMQTTCFG: "version",(0-1),(3-4)`), true
+	}
+	return nil, false
 }

@@ -15,6 +15,9 @@ const (
 	ToModem Direction = iota + 1
 	// ToHost is what the emulated modem wrote: echo, answers, prompts, URCs.
 	ToHost
+	// Backend is not AT traffic: a note of what the emulated modem did on
+	// its broker side (the MQTT protocol level of a CONNECT), as text.
+	Backend
 )
 
 // String gives "host->modem" or "modem->host".
@@ -24,6 +27,8 @@ func (d Direction) String() string {
 		return "host->modem"
 	case ToHost:
 		return "modem->host"
+	case Backend:
+		return "backend"
 	}
 	return fmt.Sprintf("Direction(%d)", int(d))
 }
@@ -73,6 +78,18 @@ func (t *transcript) record(dir Direction, b []byte) {
 		t.size -= len(t.entries[0].Data)
 		t.entries = t.entries[1:]
 	}
+}
+
+// note records a Backend entry of its own.
+func (t *transcript) note(text string) {
+	now := time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.trace != nil {
+		fmt.Fprintf(t.trace, "%s = %s\n", now.Format("15:04:05.000000"), text)
+	}
+	t.entries = append(t.entries, TranscriptEntry{Time: now, Dir: Backend, Data: []byte(text)})
+	t.size += len(text)
 }
 
 func (t *transcript) snapshot() []TranscriptEntry {

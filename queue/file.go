@@ -33,8 +33,20 @@ const lockFileName = "LOCK"
 // deleted once it is the oldest, and when dead records take more than half
 // of at least two segments' worth of disk the live entries are rewritten
 // into a fresh segment. Opening replays the segments in order, skipping a
-// torn tail or a corrupt record with an error on the logger, then rewrites
-// the live entries into one new segment, so damage never outlives an open.
+// torn tail or a corrupt record with an error on the logger and a report
+// to FileOptions.OnDamage, then rewrites the live entries into one new
+// segment, so damage never outlives an open.
+//
+// # A full disk
+//
+// Put fails with the write error (ENOSPC) while the disk is full, and the
+// queue holds what it had. A write cut short is taken back, and when a
+// record cannot be written the queue frees the disk space of the entries
+// already removed (deleting or emptying their segments, or compacting when
+// the live entries fit) and tries again, so Put works again by itself once
+// the queue has drained or space was freed. Opened on a disk with no room
+// for the rewrite, the queue keeps its segment files as they are (damage
+// in them is reported again at the next open) and appends to the last one.
 //
 // IDs keep growing across restarts. Entries found on open are kept even
 // when they exceed the limits; Put then applies the policy until there is
@@ -58,14 +70,16 @@ type File struct {
 	disk    int64      // bytes in all segment files
 	liveRec int64      // bytes of the PUT records of live entries
 	firstID ID         // the ID of the first Put after OpenFile
+	damage  []Damage   // what OpenFile found damaged
 }
 
 var _ Queue = (*File)(nil)
 
 // OpenFile opens (creating it if needed) the durable queue in dir, bounded
 // by lim. It fails with ErrLocked when the directory is in use. Damaged
-// records are skipped and logged, never fatal; errors reading or writing
-// the directory are returned.
+// records are skipped, logged and reported (FileOptions.OnDamage, Damage),
+// never fatal; errors reading the directory are returned. On a full disk
+// it opens all the same, with what the directory holds.
 func OpenFile(dir string, lim Limits, opt FileOptions) (*File, error) {
 	if dir == "" {
 		return nil, errors.New("queue: OpenFile: empty directory name")
@@ -147,23 +161,33 @@ func (f *File) Close() error {
 }
 
 // recover replays the segments of the directory, loads the live entries
-// and rewrites them into a new active segment.
+// and rewrites them into a new active segment. When there is no room for
+// that (a full disk), it keeps the segments as they are and appends to the
+// last one (openInPlace): the space comes back as the entries are removed.
 func (f *File) recover(lim Limits) error {
 	nos, err := f.listSegments()
 	if err != nil {
 		return err
 	}
-	live := make(map[ID]Message)
+	type liveEntry struct {
+		msg Message
+		seg uint64 // the segment that holds its PUT record
+	}
+	live := make(map[ID]liveEntry)
 	next := ID(1)
-	for _, no := range nos {
+	sizes := make(map[uint64]int64, len(nos))
+	tornAt := int64(-1) // where a torn tail of the last segment starts
+	for i, no := range nos {
 		f.lastSeg = max(f.lastSeg, no)
 		path := f.segPath(no)
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return fmt.Errorf("queue: read segment: %w", err)
 		}
+		sizes[no] = int64(len(data))
 		body := data
-		if h, ok := parseSegmentHeader(data); ok {
+		h, headerOK := parseSegmentHeader(data)
+		if headerOK {
 			next = max(next, h)
 			body = data[segmentHeaderSize:]
 		} else {
@@ -175,7 +199,7 @@ func (f *File) recover(lim Limits) error {
 			switch r.kind {
 			case recordPut:
 				if _, dup := live[r.id]; !dup { // a copy left by an interrupted rewrite
-					live[r.id] = r.msg
+					live[r.id] = liveEntry{msg: r.msg, seg: no}
 				}
 			case recordRemove:
 				delete(live, r.id)
@@ -183,9 +207,14 @@ func (f *File) recover(lim Limits) error {
 		}, func(d damage) {
 			if d.torn {
 				f.log.Error("queue: torn record at the end of a segment skipped", "file", path, "offset", base+d.offset, "bytes", d.skipped)
+				if i == len(nos)-1 {
+					tornAt = int64(base + d.offset)
+				}
 			} else {
 				f.log.Error("queue: corrupt record skipped", "file", path, "offset", base+d.offset, "bytes", d.skipped)
 			}
+			f.found(Damage{File: path, Offset: int64(base + d.offset), Bytes: d.skipped, Torn: d.torn,
+				Header: !headerOK && base+d.offset == 0})
 		})
 	}
 	f.b.init(lim, next, f)
@@ -195,13 +224,67 @@ func (f *File) recover(lim Limits) error {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
+	liveIn := make(map[uint64]int, len(nos))
 	for _, id := range ids {
-		m := live[id]
-		f.b.r.push(slot{entry: Entry{ID: id, Message: m}, size: messageSize(&m), rec: putRecordSize(&m)})
-		f.liveRec += putRecordSize(&m)
+		e := live[id]
+		m := e.msg
+		rec := putRecordSize(&m)
+		f.b.r.push(slot{entry: Entry{ID: id, Message: m}, size: messageSize(&m), rec: rec, seg: e.seg})
+		f.liveRec += rec
+		liveIn[e.seg]++
 	}
 	for _, no := range nos {
-		f.segs = append(f.segs, &segment{no: no}) // replaced by rewrite
+		f.segs = append(f.segs, &segment{no: no, size: sizes[no], live: liveIn[no]})
+		f.disk += sizes[no]
 	}
-	return f.rewrite()
+	err = f.rewrite()
+	if err == nil {
+		return nil
+	}
+	f.log.Warn("queue: no room to rewrite the queue on open; keeping its segments as they are", "dir", f.dir, "err", err)
+	if ferr := f.openInPlace(tornAt); ferr != nil {
+		return errors.Join(err, ferr)
+	}
+	return nil
 }
+
+// openInPlace makes the last segment found on open the active one, cut
+// before its torn tail if it has one, without writing anything new; with
+// no segment at all the first Put creates one. f.segs and the slots already
+// say where each live entry's record is.
+func (f *File) openInPlace(tornAt int64) error {
+	if len(f.segs) == 0 {
+		f.disk = 0
+		return nil
+	}
+	a := f.active()
+	w, err := os.OpenFile(f.segPath(a.no), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return fmt.Errorf("queue: open segment: %w", err)
+	}
+	if tornAt >= 0 {
+		if err := w.Truncate(tornAt); err != nil {
+			_ = w.Close()
+			return fmt.Errorf("queue: cut the torn tail of a segment: %w", err)
+		}
+		f.disk -= a.size - tornAt
+		a.size = tornAt
+	}
+	f.w = w
+	f.deleteFinished()
+	return nil
+}
+
+// found records damage found on open and reports it to FileOptions.OnDamage.
+func (f *File) found(d Damage) {
+	f.damage = append(f.damage, d)
+	if f.opt.OnDamage != nil {
+		f.opt.OnDamage(d)
+	}
+}
+
+// Damage returns the damaged parts of the segment files that OpenFile
+// found and skipped, oldest first (FileOptions.OnDamage got each as it was
+// found). A skipped PUT record is a message lost; a skipped REMOVE record
+// brings a delivered message back. Empty when the queue opened clean.
+func (f *File) Damage() []Damage { return slices.Clone(f.damage) }

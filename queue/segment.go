@@ -68,7 +68,7 @@ func (f *File) writeSegment(no uint64, withEntries bool) (*segment, error) {
 		return nil, fmt.Errorf("queue: create segment: %w", err)
 	}
 	seg := &segment{no: no}
-	bw := bufio.NewWriterSize(fh, 64<<10)
+	bw := bufio.NewWriterSize(segmentWriter{f, fh}, 64<<10)
 	f.buf = appendSegmentHeader(f.buf[:0], f.b.next)
 	_, _ = bw.Write(f.buf)
 	seg.size = int64(len(f.buf))
@@ -123,6 +123,7 @@ func (f *File) rewrite() error {
 			f.segs = append(old[i:len(old):len(old)], seg)
 			for _, o := range old[i:] {
 				f.disk += o.size
+				o.live = 0 // their entries are in the new segment now
 			}
 			break
 		}
@@ -143,10 +144,12 @@ func (f *File) rotate() error {
 		return fmt.Errorf("queue: open segment: %w", err)
 	}
 	f.lastSeg = no
-	if err := f.w.Sync(); err != nil { // with NoSync the old segment's tail was never synced
-		f.log.Error("queue: sync segment", "err", err)
+	if f.w != nil {
+		if err := f.w.Sync(); err != nil { // with NoSync the old segment's tail was never synced
+			f.log.Error("queue: sync segment", "err", err)
+		}
+		_ = f.w.Close()
 	}
-	_ = f.w.Close()
 	f.w = w
 	f.segs = append(f.segs, seg)
 	f.disk += seg.size
@@ -166,17 +169,26 @@ func (f *File) segFor(no uint64) *segment {
 	return nil
 }
 
-// reclaim deletes the oldest segments while all their entries are removed,
-// and rewrites the live entries when dead records dominate the disk.
-func (f *File) reclaim() {
+// deleteFinished deletes the oldest segments while all their entries are
+// removed (never the active one); false when a deletion failed.
+func (f *File) deleteFinished() bool {
 	for len(f.segs) > 1 && f.segs[0].live == 0 {
 		s := f.segs[0]
 		if err := os.Remove(f.segPath(s.no)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			f.log.Error("queue: cannot delete a finished segment", "file", f.segPath(s.no), "err", err)
-			return
+			return false
 		}
 		f.disk -= s.size
 		f.segs = f.segs[1:]
+	}
+	return true
+}
+
+// reclaim deletes the oldest segments while all their entries are removed,
+// and rewrites the live entries when dead records dominate the disk.
+func (f *File) reclaim() {
+	if !f.deleteFinished() {
+		return
 	}
 	if f.disk > 2*f.opt.segmentSize() && f.disk > 2*f.liveRec {
 		f.log.Debug("queue: compacting", "dir", f.dir, "disk_bytes", f.disk, "live_bytes", f.liveRec)
@@ -186,26 +198,51 @@ func (f *File) reclaim() {
 	}
 }
 
-// write appends one encoded record to the active segment.
+// writeFile writes b to a segment file.
+func (f *File) writeFile(w *os.File, b []byte) (int, error) {
+	if f.opt.writeHook != nil {
+		return f.opt.writeHook(w, b)
+	}
+	return w.Write(b)
+}
+
+// segmentWriter is an io.Writer over a segment file being made.
+type segmentWriter struct {
+	f *File
+	w *os.File
+}
+
+func (s segmentWriter) Write(b []byte) (int, error) { return s.f.writeFile(s.w, b) }
+
+// write appends one encoded record to the active segment. A write that
+// fails part way (a full disk) is taken back: a record cut short would read
+// as damage after a restart, with every record appended after it behind
+// the garbage.
 func (f *File) write(rec []byte) error {
-	n, err := f.w.Write(rec)
 	a := f.active()
+	n, err := f.writeFile(f.w, rec)
+	if err != nil && n > 0 {
+		if terr := f.w.Truncate(a.size); terr == nil {
+			n = 0
+		} else {
+			f.log.Error("queue: cannot take back a record cut short", "file", f.segPath(a.no), "err", terr)
+		}
+	}
 	a.size += int64(n)
 	f.disk += int64(n)
 	return err
 }
 
-// appendPut implements journal.
+// appendPut implements journal. When the record cannot be written (a full
+// disk) it makes room and tries once more.
 func (f *File) appendPut(e Entry) (seg uint64, rec int64, err error) {
 	rec = putRecordSize(&e.Message)
-	if a := f.active(); a.size > segmentHeaderSize && a.size+rec > f.opt.segmentSize() {
-		if err := f.rotate(); err != nil {
-			return 0, 0, err
-		}
+	err = f.tryPut(&e, rec)
+	if err != nil && f.makeRoom() {
+		err = f.tryPut(&e, rec)
 	}
-	f.buf = appendPutRecord(f.buf[:0], &e)
-	if err := f.write(f.buf); err != nil {
-		return 0, 0, fmt.Errorf("queue: write PUT record: %w", err)
+	if err != nil {
+		return 0, 0, err
 	}
 	if !f.opt.NoSync {
 		if err := f.w.Sync(); err != nil {
@@ -218,6 +255,79 @@ func (f *File) appendPut(e Entry) (seg uint64, rec int64, err error) {
 	return a.no, rec, nil
 }
 
+// tryPut writes the PUT record of e (rec bytes) to the active segment,
+// starting a new one first when needed.
+func (f *File) tryPut(e *Entry, rec int64) error {
+	if f.w == nil { // opened on a full disk with no segment at all
+		if err := f.rotate(); err != nil {
+			return err
+		}
+	} else if a := f.active(); a.size > segmentHeaderSize && a.size+rec > f.opt.segmentSize() {
+		if err := f.rotate(); err != nil {
+			return err
+		}
+	}
+	f.buf = appendPutRecord(f.buf[:0], e)
+	if err := f.write(f.buf); err != nil {
+		return fmt.Errorf("queue: write PUT record: %w", err)
+	}
+	return nil
+}
+
+// makeRoom frees the disk space of removed entries after a write failed
+// (typically a full disk): finished segments are deleted, an active segment
+// whose entries are all removed is emptied, and otherwise the live entries
+// are rewritten into a new segment if there is room for them. It reports
+// whether any space was freed.
+func (f *File) makeRoom() bool {
+	before := f.disk
+	f.deleteFinished()
+	switch {
+	case len(f.segs) == 0:
+	case len(f.segs) == 1 && f.segs[0].live == 0:
+		if f.segs[0].size > segmentHeaderSize {
+			if err := f.resetActive(); err != nil {
+				f.log.Error("queue: cannot empty the finished segment", "err", err)
+			}
+		}
+	case f.disk > f.liveRec+int64(len(f.segs))*segmentHeaderSize:
+		if err := f.rewrite(); err != nil {
+			f.log.Debug("queue: no room to compact", "err", err)
+		}
+	}
+	if f.disk < before {
+		f.log.Info("queue: disk space of delivered entries freed", "dir", f.dir, "bytes", before-f.disk)
+		return true
+	}
+	return false
+}
+
+// resetActive empties the active segment, the only one, whose entries are
+// all removed: its records matter no more. The header is rewritten first
+// with the next ID, so IDs keep growing across a restart even if the
+// process dies before the truncation. Neither step needs free space.
+func (f *File) resetActive() error {
+	a := f.active()
+	path := f.segPath(a.no)
+	h, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = h.WriteAt(appendSegmentHeader(nil, f.b.next), 0)
+	if err = errors.Join(err, h.Sync(), h.Close()); err != nil {
+		return fmt.Errorf("queue: rewrite segment header: %w", err)
+	}
+	if err := f.w.Truncate(segmentHeaderSize); err != nil {
+		return fmt.Errorf("queue: empty segment: %w", err)
+	}
+	if err := f.w.Sync(); err != nil {
+		return fmt.Errorf("queue: sync segment: %w", err)
+	}
+	f.disk -= a.size - segmentHeaderSize
+	a.size = segmentHeaderSize
+	return nil
+}
+
 // appendRemove implements journal.
 func (f *File) appendRemove(id ID, seg uint64, rec int64) error {
 	f.buf = appendRemoveRecord(f.buf[:0], id)
@@ -227,6 +337,9 @@ func (f *File) appendRemove(id ID, seg uint64, rec int64) error {
 	}
 	f.liveRec -= rec
 	f.reclaim()
+	if err != nil && len(f.segs) == 1 && f.active().live == 0 && f.resetActive() == nil {
+		return nil // the queue is empty and so is the disk: nothing to cancel
+	}
 	if err != nil {
 		f.log.Error("queue: write REMOVE record; the entry may return after a restart", "id", id, "err", err)
 		return fmt.Errorf("queue: write REMOVE record: %w", err)

@@ -3,10 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 
@@ -33,8 +33,12 @@ type simFlags struct {
 	echo    string
 	trace   bool
 
-	resultFirst, refuseSubTopic, nonetColon, bootNUL, promptSpace, echoStuck, echoData bool
-	rxChunk                                                                            int
+	resultFirst, refuseSubTopic, nonetColon, nonetLists, bootNUL, promptSpace, echoStuck, echoData, refuseVersion bool
+	rxChunk                                                                                                       int
+	boot                                                                                                          string
+	booting                                                                                                       time.Duration
+	bootingLines                                                                                                  int
+	mqttDefault                                                                                                   string
 }
 
 func runSim(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -65,10 +69,16 @@ the command names, like a network redirect.`)
 	fs.Bool(&f.resultFirst, "result-first", "Firmware variants", "SIM7600: write the START/STOP/DISC result before OK")
 	fs.Bool(&f.refuseSubTopic, "refuse-subtopic", "Firmware variants", "answer ERROR to AT+CMQTTSUBTOPIC, as some A7670 firmware")
 	fs.Bool(&f.nonetColon, "nonet-colon", "Firmware variants", `spell the no-network URC "+CMQTTNONET:"`)
+	fs.Bool(&f.nonetLists, "nonet-lists-clients", "Firmware variants", "after +CMQTTNONET, AT+CMQTTACCQ? and AT+CMQTTDISC? still list the old clients until AT+CMQTTSTART")
 	fs.Bool(&f.bootNUL, "boot-nul", "Firmware variants", "write a NUL byte before the boot messages")
 	fs.Bool(&f.promptSpace, "prompt-space", "Firmware variants", `write the data prompt as "> "`)
 	fs.Bool(&f.echoStuck, "echo-stuck", "Firmware variants", "keep echoing after ATE0")
 	fs.Bool(&f.echoData, "echo-data", "Firmware variants", "echo the data written after a prompt too (while echo is on)")
+	fs.String(&f.boot, "boot", "model|a7672|a7670", "model", "Firmware variants", "boot messages: the model's, or those of an A7672 or A7670 powering up")
+	fs.Seconds(&f.booting, "booting", "DURATION", 0, "Firmware variants", "start still booting: silent (no echo, no answer) for DURATION, then the boot messages")
+	fs.Int(&f.bootingLines, "booting-lines", "N", 0, "Firmware variants", "start still booting: silent until the host wrote N command lines, then the boot messages")
+	fs.String(&f.mqttDefault, "mqtt-default", "3.1|3.1.1", "3.1", "Firmware variants", "MQTT version of a CONNECT when the driver selects none (A76xx firmware: 3.1)")
+	fs.Bool(&f.refuseVersion, "refuse-version", "Firmware variants", `answer ERROR to AT+CMQTTCFG="version" and to a 4th AT+CMQTTACCQ field`)
 	fs.Int(&f.rxChunk, "rx-chunk", "N", 1500, "Firmware variants", "bytes per +CMQTTRXTOPIC/+CMQTTRXPAYLOAD chunk")
 	fs.example(
 		"cellmqtt sim --broker embedded --pty",
@@ -127,19 +137,6 @@ the command names, like a network redirect.`)
 	return exitOK
 }
 
-// simConsoleHelp lists the fault-injection commands read from stdin.
-const simConsoleHelp = `fault injection (one command a line):
-  drop IDX CAUSE   close client IDX's broker connection: +CMQTTCONNLOST: IDX,CAUSE (1-3)
-  ping IDX         keepalive failure: +CMQTTPING: IDX,17
-  nonet            data network down: +CMQTTNONET, links drop
-  restore          data network back
-  reboot           boot messages, all MQTT state cleared
-  noise TEXT       write TEXT to the AT port between frames
-  dropanswer       lose the answer of the next command
-  stall DURATION   stop output for DURATION (e.g. 2s; 0 until unstall)
-  unstall          resume output
-  unplug           the host sees EOF`
-
 // simConsole reads fault-injection commands from r until it ends; the
 // process exits with the emulator, so an unended stdin does not matter.
 func simConsole(sim *modemsim.Sim, r io.Reader, w io.Writer) {
@@ -151,59 +148,21 @@ func simConsole(sim *modemsim.Sim, r io.Reader, w io.Writer) {
 	}
 }
 
-// simControl runs one console command and returns what to print.
+// simControl runs one console command (modemsim's fault commands, or help)
+// and returns what to print.
 func simControl(sim *modemsim.Sim, line string) string {
 	f := strings.Fields(line)
 	if len(f) == 0 {
 		return ""
 	}
-	arg := func(i int) (int, error) {
-		if i >= len(f) {
-			return 0, fmt.Errorf("%s: missing argument", f[0])
-		}
-		return strconv.Atoi(f[i])
+	if f[0] == "help" || f[0] == "?" {
+		return modemsim.InjectHelp
 	}
-	var err error
-	switch f[0] {
-	case "help", "?":
-		return simConsoleHelp
-	case "drop":
-		var idx, cause int
-		if idx, err = arg(1); err == nil {
-			if cause, err = arg(2); err == nil {
-				err = sim.DropConnection(idx, cause)
-			}
-		}
-	case "ping":
-		var idx int
-		if idx, err = arg(1); err == nil {
-			err = sim.KeepaliveFail(idx)
-		}
-	case "nonet":
-		sim.NoNetwork()
-	case "restore":
-		sim.RestoreNetwork()
-	case "reboot":
-		sim.Reboot()
-	case "noise":
-		sim.Noise([]byte(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "noise"))))
-	case "dropanswer":
-		sim.DropNextAnswer()
-	case "stall":
-		var d time.Duration
-		if len(f) < 2 {
-			err = fmt.Errorf("stall: missing duration")
-		} else if d, err = time.ParseDuration(f[1]); err == nil {
-			sim.Stall(d)
-		}
-	case "unstall":
-		sim.Unstall()
-	case "unplug":
-		sim.Unplug()
-	default:
+	err := sim.Inject(line)
+	switch {
+	case errors.Is(err, modemsim.ErrUnknownFault):
 		return fmt.Sprintf("unknown command %q; type help", f[0])
-	}
-	if err != nil {
+	case err != nil:
 		return "error: " + err.Error()
 	}
 	return "ok: " + f[0]
@@ -249,9 +208,34 @@ func (f *simFlags) config(stderr io.Writer) (modemsim.Config, error) {
 		return cfg, badInput("--rx-chunk %d: must be positive", f.rxChunk)
 	}
 	cfg.RXChunk = f.rxChunk
+	switch strings.ToLower(f.boot) {
+	case "model", "":
+	case "a7672":
+		cfg.Boot = modemsim.BootA7672
+	case "a7670":
+		cfg.Boot = modemsim.BootA7670
+	default:
+		return cfg, badInput("--boot %q: want model, a7672 or a7670", f.boot)
+	}
+	switch f.mqttDefault {
+	case "3.1", "3":
+		cfg.DefaultProtocolLevel = 3
+	case "3.1.1", "4":
+		cfg.DefaultProtocolLevel = 4
+	default:
+		return cfg, badInput("--mqtt-default %q: want 3.1 or 3.1.1", f.mqttDefault)
+	}
+	cfg.RefuseVersionSelection = f.refuseVersion
+	if f.booting < 0 || f.bootingLines < 0 {
+		return cfg, badInput("--booting and --booting-lines must not be negative")
+	}
+	if f.booting > 0 || f.bootingLines > 0 {
+		cfg.Booting = &modemsim.Booting{For: f.booting, Lines: f.bootingLines}
+	}
 	cfg.ResultBeforeOK = f.resultFirst
 	cfg.RefuseSubTopic = f.refuseSubTopic
 	cfg.NoNetColon = f.nonetColon
+	cfg.NoNetListsClients = f.nonetLists
 	cfg.BootNUL = f.bootNUL
 	cfg.PromptSpace = f.promptSpace
 	cfg.EchoStuck = f.echoStuck

@@ -68,6 +68,9 @@ func TestSimCommandUsage(t *testing.T) {
 		{"--echo", "maybe"},
 		{"--latency", "-5s"},
 		{"--rx-chunk", "0"},
+		{"--boot", "nokia"},
+		{"--mqtt-default", "5"},
+		{"--booting-lines", "-1"},
 		{"extra"},
 		{"--nosuchflag"},
 	} {
@@ -93,12 +96,13 @@ func TestSimControl(t *testing.T) {
 	defer conn.Close()
 	for line, want := range map[string]string{
 		"":             "",
-		"help":         simConsoleHelp,
+		"help":         modemsim.InjectHelp,
+		"?":            modemsim.InjectHelp,
 		"drop 0 1":     "error: modemsim: client index 0 is not connected",
-		"drop 0":       "error: drop: missing argument",
-		"drop x 1":     `error: strconv.Atoi: parsing "x": invalid syntax`,
+		"drop 0":       "error: modemsim: drop: missing CAUSE",
+		"drop x 1":     `error: modemsim: drop: IDX "x" is not a number`,
 		"ping 1":       "error: modemsim: client index 1 is not connected",
-		"stall":        "error: stall: missing duration",
+		"stall":        "error: modemsim: stall: missing DURATION",
 		"stall 1ms":    "ok: stall",
 		"unstall":      "ok: unstall",
 		"dropanswer":   "ok: dropanswer",
