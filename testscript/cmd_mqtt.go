@@ -4,6 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -92,32 +94,49 @@ func (c *mqttClient) subscribe(filter string, qos byte) error {
 	}))
 }
 
-// take waits until n messages arrived on filter and removes them.
-func (c *mqttClient) take(filter string, n int, timeout time.Duration) ([]mqtt.Message, error) {
+// take waits until n messages arrived on filter whose "topic payload"
+// line matches match (nil: any), and removes them and the messages before
+// them that did not match (duplicates of QoS 1, earlier states).
+func (c *mqttClient) take(filter string, n int, match *regexp.Regexp, timeout time.Duration) ([]mqtt.Message, error) {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
+	var got, skipped []mqtt.Message
 	for {
 		c.mu.Lock()
 		in := c.subs[filter]
-		if len(in.msgs) >= n {
-			got := in.msgs[:n:n]
-			in.msgs = in.msgs[n:]
-			c.mu.Unlock()
+		for len(in.msgs) > 0 && len(got) < n {
+			m := in.msgs[0]
+			in.msgs = in.msgs[1:]
+			if match == nil || match.MatchString(m.Topic()+" "+string(m.Payload())) {
+				got = append(got, m)
+			} else {
+				skipped = append(skipped, m)
+			}
+		}
+		changed := c.changed
+		c.mu.Unlock()
+		if len(got) == n {
 			return got, nil
 		}
-		have, changed := len(in.msgs), c.changed
-		c.mu.Unlock()
 		select {
 		case <-changed:
 		case <-deadline.C:
-			return nil, fmt.Errorf("%d message(s) on %s within %s, want %d", have, filter, timeout, n)
+			var b strings.Builder
+			for _, m := range append(got, skipped...) {
+				fmt.Fprintf(&b, "\n%s %s", m.Topic(), m.Payload())
+			}
+			what := ""
+			if match != nil {
+				what = " matching " + match.String()
+			}
+			return nil, fmt.Errorf("%d message(s) on %s%s within %s, want %d; got:%s", len(got), filter, what, timeout, n, b.String())
 		}
 	}
 }
 
 // cmdMQTT is "mqtt pub|sub|subscribed".
 func cmdMQTT(ts *testscript.TestScript, neg bool, args []string) {
-	const usage = "mqtt pub [-q QOS] [-r] [-broker URL] TOPIC PAYLOAD | mqtt sub [-wait [-count N] [-timeout D]] [-q QOS] [-broker URL] FILTER | mqtt subscribed [-timeout D] TOPIC"
+	const usage = "mqtt pub [-q QOS] [-r] [-broker URL] TOPIC PAYLOAD | mqtt sub [-wait [-count N] [-match REGEXP] [-timeout D]] [-q QOS] [-broker URL] FILTER | mqtt subscribed [-timeout D] TOPIC"
 	if len(args) == 0 {
 		ts.Fatalf("usage: %s", usage)
 	}
@@ -128,6 +147,7 @@ func cmdMQTT(ts *testscript.TestScript, neg bool, args []string) {
 		broker  string
 		waitFor bool
 		count   int
+		match   string
 		timeout time.Duration
 	)
 	rest := commandFlags(ts, usage, args[1:], func(fs *flag.FlagSet) {
@@ -136,6 +156,7 @@ func cmdMQTT(ts *testscript.TestScript, neg bool, args []string) {
 		fs.StringVar(&broker, "broker", "", "broker URL")
 		fs.BoolVar(&waitFor, "wait", false, "wait for messages")
 		fs.IntVar(&count, "count", 1, "messages to wait for")
+		fs.StringVar(&match, "match", "", "only messages whose topic and payload match this regular expression")
 		fs.DurationVar(&timeout, "timeout", defaultWait, "how long to wait")
 	})
 	if qos < 0 || qos > 2 || count < 1 {
@@ -155,7 +176,7 @@ func cmdMQTT(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	case "sub":
 		if neg || len(rest) != 1 {
-			ts.Fatalf("usage: mqtt sub [-wait [-count N] [-timeout D]] [-q QOS] [-broker URL] FILTER")
+			ts.Fatalf("usage: mqtt sub [-wait [-count N] [-match REGEXP] [-timeout D]] [-q QOS] [-broker URL] FILTER")
 		}
 		c := st.client(ts, broker)
 		if err := c.subscribe(rest[0], byte(qos)); err != nil {
@@ -164,7 +185,14 @@ func cmdMQTT(ts *testscript.TestScript, neg bool, args []string) {
 		if !waitFor {
 			return
 		}
-		msgs, err := c.take(rest[0], count, timeout)
+		var re *regexp.Regexp
+		if match != "" {
+			var err error
+			if re, err = regexp.Compile(match); err != nil {
+				ts.Fatalf("mqtt sub -match: %v", err)
+			}
+		}
+		msgs, err := c.take(rest[0], count, re, timeout)
 		if err != nil {
 			ts.Fatalf("mqtt sub -wait: %v", err)
 		}

@@ -69,10 +69,12 @@
 //	    broker, or to another one
 //	mqtt sub [-q QOS] [-broker URL] FILTER
 //	    subscribe and keep every message from now on
-//	mqtt sub -wait [-count N] [-timeout D] [-broker URL] FILTER
+//	mqtt sub -wait [-count N] [-match REGEXP] [-timeout D] [-broker URL] FILTER
 //	    wait for N messages (default 1) on FILTER, those kept since
 //	    "mqtt sub FILTER" first (subscribing now when it was not run), and
-//	    print them to stdout as "topic payload" lines
+//	    print them to stdout as "topic payload" lines; with -match only
+//	    messages whose "topic payload" matches count, and the others
+//	    before them are dropped (a QoS 1 duplicate, an earlier state)
 //	mqtt subscribed [-timeout D] TOPIC
 //	    wait until some client of the script's broker (the program) is
 //	    subscribed to a filter matching TOPIC
