@@ -35,7 +35,7 @@ func (mf *modemFlags) register(fs *flagSet, withClient bool) {
 		fs.Int(&mf.clientIndex, "client-index", "0|1", 0, modemGroup, "the modem's MQTT client index to use")
 		fs.String(&mf.apn, "apn", "NAME", "", modemGroup, "set the APN of PDP context 1 (AT+CGDCONT) before connecting")
 	}
-	fs.Bool(&mf.trace, "trace", modemGroup, "log the AT traffic to stderr (passwords redacted)")
+	fs.Bool(&mf.trace, "trace,d,debug", modemGroup, "log the AT traffic to stderr (passwords redacted); -d is mosquitto's debug flag, which here shows the AT traffic the MQTT packets become")
 	fs.Bool(&mf.sim, "sim", modemGroup, "no hardware: run against the built-in modem emulator (modemsim) and, unless a broker is given, an embedded MQTT broker")
 }
 
