@@ -26,14 +26,11 @@ func cmdModem(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		ts.Check(st.plug())
 	case "wait", "waitcmd":
-		if neg {
-			ts.Fatalf("usage: modem %s [-timeout D] TEXT [N] (no !)", args[0])
-		}
 		dir := modemsim.ToHost
 		if args[0] == "waitcmd" {
 			dir = modemsim.ToModem
 		}
-		modemWait(ts, st.sim, dir, args)
+		modemWait(ts, st.sim, dir, neg, args)
 	default:
 		err := inject(st.sim, strings.Join(args, " "))
 		switch {
@@ -46,8 +43,9 @@ func cmdModem(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // modemWait waits until the emulator's transcript holds TEXT N times in
-// direction dir: "modem wait [-timeout D] TEXT [N]".
-func modemWait(ts *testscript.TestScript, sim *modemsim.Sim, dir modemsim.Direction, args []string) {
+// direction dir: "modem wait [-timeout D] TEXT [N]". Negated, it checks
+// at once that TEXT was not written N times so far (nothing to wait for).
+func modemWait(ts *testscript.TestScript, sim *modemsim.Sim, dir modemsim.Direction, neg bool, args []string) {
 	usage := "modem " + args[0] + " [-timeout D] TEXT [N]"
 	timeout := defaultWait
 	rest := commandFlags(ts, usage, args[1:], func(fs *flag.FlagSet) {
@@ -74,7 +72,12 @@ func modemWait(ts *testscript.TestScript, sim *modemsim.Sim, dir modemsim.Direct
 			}
 		}
 		got := bytes.Count(all, text)
-		if got >= want {
+		switch {
+		case neg && got >= want:
+			ts.Fatalf("modem %s: %q was written %d times", args[0], text, got)
+		case neg:
+			return
+		case got >= want:
 			return
 		}
 		if time.Now().After(deadline) {

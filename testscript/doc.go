@@ -63,7 +63,9 @@
 //	    wait until the modem has written TEXT to the program N times in
 //	    all (default 1), e.g. "modem wait +CMQTTRXEND 2"
 //	modem waitcmd [-timeout D] TEXT [N]
-//	    the same for what the program wrote, e.g. "modem waitcmd AT+CMQTTPUB"
+//	    the same for what the program wrote, e.g. "modem waitcmd AT+CMQTTPUB";
+//	    "! modem wait" and "! modem waitcmd" check at once that TEXT was not
+//	    written (N times) so far, e.g. that nothing reached the modem
 //	mqtt pub [-q QOS] [-r] [-broker URL] TOPIC PAYLOAD
 //	    publish with a plain MQTT client (paho.mqtt.golang) to the script's
 //	    broker, or to another one

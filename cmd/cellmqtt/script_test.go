@@ -38,7 +38,11 @@ func TestMain(m *testing.M) {
 //	CLOSED_PORT  a loopback port nobody listens on
 //	FREE_PORT    another free loopback port, e.g. for "cellmqtt sim --listen"
 //	LONG_TOPIC   a topic of 1025 bytes, one over the limit
+//	CR_TOPIC     "a\rb", LF_TOPIC "a\nb": topics with a control character
 //
+// and files in $WORK: oversize.bin (10241 bytes, one over the payload
+// limit), oversize-line3.txt and oversize-line1.txt (lines for -l with one
+// that long), crlf-and-blank.txt ("a\r\n\nb\n"), no-final-newline.txt;
 // and the commands "nostderr" (stderr holds only progress lines) and
 // "mosquitto": scripts under CELLMQTT_INTEROP=1 ([interop]) start a
 // mosquitto and talk to it with mosquitto_pub and mosquitto_sub.
@@ -98,6 +102,21 @@ func setupScript(env *testscript.Env) error {
 		env.Setenv(name, strconv.Itoa(port))
 	}
 	env.Setenv("LONG_TOPIC", strings.Repeat("t", 1025))
+	env.Setenv("CR_TOPIC", "a\rb")
+	env.Setenv("LF_TOPIC", "a\nb")
+	// Input one byte over the payload limit, for -s and -l.
+	big := strings.Repeat("x", 10241)
+	for name, data := range map[string]string{
+		"oversize.bin":         big,
+		"oversize-line3.txt":   "one\ntwo\n" + big + "\nfour\n",
+		"oversize-line1.txt":   big + "\ntwo\n",
+		"crlf-and-blank.txt":   "a\r\n\nb\n",
+		"no-final-newline.txt": "x\ny",
+	} {
+		if err := os.WriteFile(filepath.Join(env.WorkDir, name), []byte(data), 0o644); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

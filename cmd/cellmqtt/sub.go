@@ -94,17 +94,17 @@ Exit status: 0 after Ctrl-C, -C messages or -E, 1 on a failure, 2 bad flags
 	return fs, s
 }
 
-// percentValue is a percentage flag, 0-100.
+// percentValue is a percentage flag, 0.1-100.
 type percentValue float64
 
 // String prints the percentage.
 func (p *percentValue) String() string { return strconv.FormatFloat(float64(*p), 'g', -1, 64) }
 
-// Set parses 0-100.
+// Set parses 0.1-100, mosquitto_sub's range.
 func (p *percentValue) Set(v string) error {
 	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f < 0 || f > 100 {
-		return errors.New("want a percentage, 0-100")
+	if err != nil || f < 0.1 || f > 100 {
+		return errors.New("want a percentage, 0.1-100 (as mosquitto_sub)")
 	}
 	*p = percentValue(f)
 	return nil
@@ -234,7 +234,9 @@ func (p *printer) handle(_ cellmqtt.Client, m cellmqtt.Message) {
 	default:
 		out = m.Payload()
 	}
-	if !s.noEOL {
+	// mosquitto_sub prints nothing at all, not even the newline, for an
+	// empty payload without -v or -F.
+	if !s.noEOL && (len(out) > 0 || s.verbose || s.formatter != nil) {
 		out = append(out, '\n')
 	}
 	p.w.Write(out)
