@@ -74,7 +74,9 @@
 //	mqtt sub -wait [-count N] [-match REGEXP] [-timeout D] [-broker URL] FILTER
 //	    wait for N messages (default 1) on FILTER, those kept since
 //	    "mqtt sub FILTER" first (subscribing now when it was not run), and
-//	    print them to stdout as "topic payload" lines; with -match only
+//	    print them to stdout as "topic payload" lines (a message sent
+//	    before the subscription is seen only if retained: run "mqtt sub
+//	    FILTER" before what publishes); with -match only
 //	    messages whose "topic payload" matches count, and the others
 //	    before them are dropped (a QoS 1 duplicate, an earlier state)
 //	mqtt subscribed [-timeout D] TOPIC
