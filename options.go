@@ -269,9 +269,12 @@ func (o *ClientOptions) SetOrderMatters(order bool) *ClientOptions { o.Order = o
 func (o *ClientOptions) SetResumeSubs(resume bool) *ClientOptions { o.ResumeSubs = resume; return o }
 
 // SetSerialPort opens the modem's AT port at path with go.bug.st/serial
-// (baud 0 means DefaultSerialBaud). The client opens the port on Connect,
-// reopens it when it goes away (a USB modem re-enumerating) and closes it on
-// Disconnect.
+// (baud 0 means DefaultSerialBaud), or at "tcp://HOST:PORT" an AT port
+// bridged to TCP (ser2net, "cellmqtt sim --listen"), as atmodem.Open does.
+// A serial port is taken exclusively: a second program opening it fails
+// with an error naming this one (atmodem.ErrPortBusy). The client opens the
+// port on Connect, reopens it when it goes away (a USB modem
+// re-enumerating) and closes it on Disconnect.
 func (o *ClientOptions) SetSerialPort(path string, baud int) *ClientOptions {
 	o.SerialPort, o.SerialBaud = path, baud
 	return o

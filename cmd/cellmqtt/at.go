@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -74,9 +73,15 @@ func newATFlags() (*flagSet, *atFlags) {
 	fs := newFlagSet("at", "cellmqtt at [flags] [COMMAND [DATA] ...]", `
 Without arguments: an interactive AT console. Type a command and Enter; the
 modem's answers and its unsolicited messages (+CMQTTRXSTART ..., +CMQTTCONNLOST,
-boot messages) are shown as they arrive. When the modem asks for data with
-'>' (AT+CMQTTTOPIC=0,5, AT+CMQTTPAYLOAD, AT+CCERTDOWN ...), the next line you
-type is sent as the data, exactly, without a line end. Ctrl-D quits.
+boot messages) are shown as they arrive. In a terminal, lines can be
+edited and the arrow keys recall earlier commands. A line that is not an AT
+command is refused at once. When the modem asks for data with '>'
+(AT+CMQTTTOPIC=0,5, AT+CMQTTPAYLOAD, AT+CCERTDOWN ...), the next line you
+type is sent as the data, exactly, without a line end; it must have the
+announced length. Ctrl-C (or ESC) at the data prompt cancels it: the
+manuals give no way to abort a data prompt, so the console ends it with
+filler bytes (0xFF, which the modem refuses as a topic) and shows the
+modem's answer. Ctrl-C at the command prompt, or Ctrl-D, quits.
 
 With arguments: each argument is a command, sent in order, each after the
 previous one finished; an argument following a command that asks for data
@@ -107,6 +112,9 @@ func runAT(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	}
 	if a.timeout <= 0 {
 		return fs.usageError(stderr, "--timeout must be positive")
+	}
+	if err := checkOneShot(cmds); err != nil {
+		return fail(stderr, "at", err)
 	}
 	l, err := a.modem.openTransport(ctx, stderr, true)
 	if err != nil {
@@ -182,98 +190,46 @@ func (a *atFlags) oneShot(ctx context.Context, w io.Writer, events <-chan atEven
 		if x.err != nil {
 			return x.err
 		}
+		if x.data == "" && dataLength(x.cmd) > 0 {
+			i++ // no prompt came: the command's data argument is not sent
+		}
 	}
 	return nil
 }
 
-// interactive is the console: lines from stdin go to the modem one command
-// at a time; everything the modem sends is printed when it arrives.
-func (a *atFlags) interactive(ctx context.Context, l *modemLink, events <-chan atEvent, stdin io.Reader, stdout, stderr io.Writer) error {
-	fmt.Fprintf(stderr, "cellmqtt at: talking to %s; type AT commands, Ctrl-D to quit\n", l.Where)
-	if l.Broker != nil {
-		fmt.Fprintf(stderr, "cellmqtt at: every AT+CMQTTCONNECT goes to the embedded broker at %s\n", l.Broker.URL())
+// checkOneShot checks the arguments of a one-shot run before the port is
+// opened: each is an AT command, and a command that announces data
+// (AT+CMQTTTOPIC=0,5) is followed by exactly that many bytes.
+func checkOneShot(args []string) error {
+	for i := 0; i < len(args); i++ {
+		if err := checkATLine(args[i]); err != nil {
+			return err
+		}
+		n := dataLength(args[i])
+		if n == 0 {
+			continue
+		}
+		if i+1 >= len(args) {
+			return badInput("%s: the modem will ask for %d bytes of data ('>') but no data argument follows", args[i], n)
+		}
+		if len(args[i+1]) != n {
+			return badInput("%s announces %d bytes, but its data argument %q has %d: the modem would wait for the rest or take the surplus as a command", args[i], n, args[i+1], len(args[i+1]))
+		}
+		i++
 	}
-	lines := make(chan string)
-	quit := make(chan struct{})
-	defer close(quit)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stdin)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			case <-quit:
-				return
-			}
-		}
-	}()
-	var (
-		x        *exchange // the command in flight
-		wantData bool      // the modem asked for data
-		deadline <-chan time.Time
-		eof      bool
-	)
-	for {
-		in := lines
-		if (x != nil && !wantData) || eof {
-			in = nil // one command at a time
-		}
-		if eof && x == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-deadline:
-			fmt.Fprintf(stderr, "cellmqtt at: no final answer to %s within %s\n", x.cmd, a.timeout)
-			x, wantData, deadline = nil, false, nil
-		case line, ok := <-in:
-			if !ok {
-				eof = true
-				if wantData {
-					x, wantData = nil, false
-				}
-				continue
-			}
-			if wantData {
-				x.data, wantData = line, false
-				if _, err := io.WriteString(l.RW, line); err != nil {
-					return fmt.Errorf("writing data: %w", err)
-				}
-				continue
-			}
-			if strings.TrimSpace(line) == "" {
-				continue
-			}
-			x = newExchange(strings.TrimSpace(line))
-			deadline = time.After(a.timeout)
-			if _, err := io.WriteString(l.RW, x.cmd+"\r"); err != nil {
-				return fmt.Errorf("writing %s: %w", x.cmd, err)
-			}
-		case ev, ok := <-events:
-			if !ok {
-				return fmt.Errorf("the modem closed the port")
-			}
-			if ev.prompt {
-				fmt.Fprint(stdout, "> ")
-				if x != nil {
-					wantData = true
-				}
-				continue
-			}
-			show, done := true, false
-			if x != nil {
-				show, done = x.onLine(ev.line)
-			}
-			if show {
-				fmt.Fprintln(stdout, ev.line)
-			}
-			if done {
-				if x.err != nil {
-					fmt.Fprintf(stderr, "cellmqtt at: %s\n", x.err)
-				}
-				x, deadline = nil, nil
-			}
+	return nil
+}
+
+// checkATLine refuses what is not an AT command line: the modem answers
+// nothing to it, so the console would only wait for its timeout.
+func checkATLine(line string) error {
+	if len(line) < 2 || !strings.EqualFold(line[:2], "AT") {
+		return badInput("%q is not an AT command (they start with AT, e.g. AT+CSQ)", line)
+	}
+	for i := 0; i < len(line); i++ {
+		if c := line[i]; c < 0x20 || c == 0x7f {
+			return badInput("%q: control character %q at byte %d (an arrow key in a terminal without line editing?)", line, string(c), i)
 		}
 	}
+	return nil
 }

@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/cellmqtt/cellmqtt/atmodem"
@@ -17,6 +21,50 @@ func init() {
 		summary: "manage certificates and keys on the modem (put, ls, rm)",
 		run:     runCert,
 	})
+}
+
+// listOrNone joins names, or says there are none.
+func listOrNone(names []string) string {
+	if len(names) == 0 {
+		return "no files"
+	}
+	return strings.Join(names, ", ")
+}
+
+// checkCertFile checks an upload before anything is sent: a plain file
+// name (the modem's file system has no folders: "../x.pem" and "a/b.pem"
+// are refused) and content that is what the name says, PEM for .pem and
+// DER (a certificate or a private key) for .der.
+func checkCertFile(name string, data []byte) error {
+	if strings.ContainsAny(name, "/\\") || strings.Contains(name, "..") {
+		return badInput("name %q: a plain file name on the modem, without / \\ or ..", name)
+	}
+	switch ext := strings.ToLower(filepath.Ext(name)); ext {
+	case ".pem":
+		if b, _ := pem.Decode(data); b == nil {
+			return badInput("%s: not PEM (no -----BEGIN ...----- block); a DER file is uploaded under a .der name", name)
+		}
+	case ".der":
+		if !isDER(data) {
+			return badInput("%s: not a DER certificate or private key", name)
+		}
+	}
+	return nil
+}
+
+// isDER reports whether data is a DER certificate or private key.
+func isDER(data []byte) bool {
+	if _, err := x509.ParseCertificate(data); err == nil {
+		return true
+	}
+	if _, err := x509.ParsePKCS8PrivateKey(data); err == nil {
+		return true
+	}
+	if _, err := x509.ParsePKCS1PrivateKey(data); err == nil {
+		return true
+	}
+	_, err := x509.ParseECPrivateKey(data)
+	return err == nil
 }
 
 // runCert is "cellmqtt cert".
@@ -65,6 +113,9 @@ by pub and sub. Note: the emulator (--sim) keeps its files only while it runs.`)
 		if len(rest) == 2 {
 			name = rest[1]
 		}
+		if err := checkCertFile(name, data); err != nil {
+			return fail(stderr, "cert", err)
+		}
 		action = func(ctx context.Context, m *atmodem.Modem) error {
 			if err := m.CertDownload(ctx, name, data); err != nil {
 				return err
@@ -81,6 +132,9 @@ by pub and sub. Note: the emulator (--sim) keeps its files only while it runs.`)
 			if err != nil {
 				return err
 			}
+			if len(names) == 0 {
+				fmt.Fprintln(stderr, "cellmqtt cert: the modem holds no certificate or key files")
+			}
 			for _, n := range names {
 				fmt.Fprintln(stdout, n)
 			}
@@ -91,6 +145,17 @@ by pub and sub. Note: the emulator (--sim) keeps its files only while it runs.`)
 			return fs.usageError(stderr, "cert rm NAME...")
 		}
 		action = func(ctx context.Context, m *atmodem.Modem) error {
+			// The modem answers a bare ERROR for a missing file: ask first,
+			// so the error can say what is wrong.
+			names, err := m.CertList(ctx)
+			if err != nil {
+				return err
+			}
+			for _, n := range rest {
+				if !slices.Contains(names, n) {
+					return fmt.Errorf("deleting %s: no such file on the modem (it holds %s)", n, listOrNone(names))
+				}
+			}
 			for _, n := range rest {
 				if err := m.CertDelete(ctx, n); err != nil {
 					return fmt.Errorf("deleting %s: %w", n, err)

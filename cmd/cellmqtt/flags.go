@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"time"
 
 	"github.com/cellmqtt/cellmqtt/atmodem"
 	"github.com/cellmqtt/cellmqtt/modemsim"
-	"go.bug.st/serial"
 )
 
 // modemGroup is the help heading of the shared modem flags.
@@ -30,14 +28,14 @@ type modemFlags struct {
 
 // register adds the modem flags to fs.
 func (mf *modemFlags) register(fs *flagSet, withClient bool) {
-	fs.String(&mf.port, "port", "PATH|auto", "auto", modemGroup, "the modem's AT port: a serial device, auto (see cellmqtt ports), or tcp://HOST:PORT for a TCP bridge such as cellmqtt sim --listen")
+	fs.String(&mf.port, "port", "PATH|auto", "", modemGroup, "the modem's AT port: a serial device, auto (see cellmqtt ports; the default without --sim), or tcp://HOST:PORT for a TCP bridge such as cellmqtt sim --listen; the broker's port is -p")
 	fs.Int(&mf.baud, "baud", "N", 115200, modemGroup, "serial baud rate")
 	fs.String(&mf.model, "model", "auto|a7600|sim7600", "auto", modemGroup, "modem family; auto asks the modem (ATI, AT+CGMM)")
 	if withClient {
 		fs.Int(&mf.clientIndex, "client-index", "0|1", 0, modemGroup, "the modem's MQTT client index to use")
 		fs.String(&mf.apn, "apn", "NAME", "", modemGroup, "set the APN of PDP context 1 (AT+CGDCONT) before connecting")
 	}
-	fs.Bool(&mf.trace, "trace", modemGroup, "log the AT traffic to stderr (passwords redacted)")
+	fs.Bool(&mf.trace, "trace,d,debug", modemGroup, "log the AT traffic to stderr (passwords redacted); -d is mosquitto's debug flag, which here shows the AT traffic the MQTT packets become")
 	fs.Bool(&mf.sim, "sim", modemGroup, "no hardware: run against the built-in modem emulator (modemsim) and, unless a broker is given, an embedded MQTT broker")
 }
 
@@ -64,6 +62,12 @@ func (mf *modemFlags) check() error {
 	}
 	if mf.clientIndex < 0 || mf.clientIndex > 1 {
 		return badInput("--client-index %d: the modems have client indexes 0 and 1", mf.clientIndex)
+	}
+	if mf.sim && mf.port != "" {
+		return badInput("--sim and --port %s exclude each other: --sim runs the emulator in place of a modem", mf.port)
+	}
+	if isPortNumber(mf.port) {
+		return badInput("--port %s: --port is the modem's AT port (a serial device or tcp://HOST:PORT); the broker's port is -p %s", mf.port, mf.port)
 	}
 	if strings.ContainsAny(mf.apn, "\"\r\n") {
 		return badInput("--apn %q: the APN travels in double quotes and must not contain a quote or line break", mf.apn)
@@ -139,18 +143,6 @@ func (mf *modemFlags) openTransport(ctx context.Context, stderr io.Writer, start
 			return nil, err
 		}
 		l.RW = l.Sim.Conn()
-	case strings.HasPrefix(mf.port, "tcp://"):
-		addr := strings.TrimPrefix(mf.port, "tcp://")
-		var d net.Dialer
-		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		conn, err := d.DialContext(dctx, "tcp", addr)
-		cancel()
-		if err != nil {
-			return nil, fmt.Errorf("connecting to the AT port bridge %s: %w", addr, err)
-		}
-		l.Where = mf.port
-		l.RW = conn
-		l.closers = append(l.closers, conn.Close)
 	default:
 		port := mf.port
 		if port == "auto" || port == "" {
@@ -159,18 +151,36 @@ func (mf *modemFlags) openTransport(ctx context.Context, stderr io.Writer, start
 			}
 			fmt.Fprintf(stderr, "cellmqtt: using %s (--port auto)\n", port)
 		}
-		if w := portWarning(port); w != "" {
-			fmt.Fprint(stderr, w)
+		if !strings.HasPrefix(port, "tcp://") {
+			if w := portWarning(port); w != "" {
+				fmt.Fprint(stderr, w)
+			}
 		}
-		p, err := serial.Open(port, &serial.Mode{BaudRate: mf.baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit})
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		rw, err := atmodem.OpenPort(dctx, port, mf.baud)
+		cancel()
 		if err != nil {
-			return nil, fmt.Errorf("opening serial port %s: %w", port, err)
+			return nil, err
 		}
 		l.Where = port
-		l.RW = p
-		l.closers = append(l.closers, p.Close)
+		l.RW = rw
+		l.closers = append(l.closers, rw.Close)
 	}
 	return l, nil
+}
+
+// isPortNumber reports whether s is a bare number, a broker port typed as
+// mosquitto's --port where cellmqtt's --port wants the AT port.
+func isPortNumber(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // openSim starts the emulator (and the embedded broker) for --sim.

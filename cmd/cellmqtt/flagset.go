@@ -24,6 +24,7 @@ type flagSet struct {
 	examples []string // shell lines, each shown with a leading "$ "
 	entries  []flagEntry
 	byName   map[string]int // spelling -> index in entries
+	refused  error          // a not-applicable flag was given (NotApplicable)
 }
 
 // flagEntry documents one flag with all its spellings.
@@ -85,6 +86,66 @@ func (f *flagSet) Var(v flag.Value, names, arg, group, usage string) {
 	f.add(names, arg, usage, group, func(n string) { f.fs.Var(v, n, usage) })
 }
 
+// naGroup is the help heading of the flags that do not apply to a modem.
+const naGroup = "Not applicable to a modem (refused, with the reason)"
+
+// NotApplicable registers mosquitto flags that have no meaning for a
+// modem: giving one is a usage error that says why, instead of "flag
+// provided but not defined". arg is "" for a boolean flag.
+func (f *flagSet) NotApplicable(names, arg, reason string) {
+	v := &refusedValue{f: f, reason: reason, boolean: arg == ""}
+	f.add(names, arg, reason, naGroup, func(n string) {
+		v := *v
+		v.name = n
+		f.fs.Var(&v, n, reason)
+	})
+}
+
+// refusedValue is a not-applicable flag: setting it records the refusal.
+type refusedValue struct {
+	f       *flagSet
+	name    string
+	reason  string
+	boolean bool
+}
+
+// String is empty: the flag has no value.
+func (v *refusedValue) String() string { return "" }
+
+// IsBoolFlag lets a boolean refused flag be given without a value.
+func (v *refusedValue) IsBoolFlag() bool { return v.boolean }
+
+// Set records the refusal; parse reports it.
+func (v *refusedValue) Set(string) error {
+	if v.f.refused == nil {
+		v.f.refused = fmt.Errorf("%s does not apply to a modem: %s", dashed(v.name), v.reason)
+	}
+	return nil
+}
+
+// dashed spells a flag name as a user types it: -x or --name.
+func dashed(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
+}
+
+// typedSpelling finds how the user typed the flag name in args ("--repeat"
+// or "-repeat"), for error messages; dashed(name) when not found.
+func typedSpelling(args []string, name string) string {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		spelled, _, _ := strings.Cut(a, "=")
+		if strings.TrimLeft(spelled, "-") == name && strings.HasPrefix(spelled, "-") {
+			return spelled
+		}
+	}
+	return dashed(name)
+}
+
 // isSet reports whether any spelling of the flag was given.
 func (f *flagSet) isSet(name string) bool {
 	i, ok := f.byName[name]
@@ -112,14 +173,24 @@ var errHelp = errors.New("help requested")
 // error and a hint to stderr and returns the error.
 func (f *flagSet) parse(args []string, stdout, stderr io.Writer) ([]string, error) {
 	var positional []string
+	all := args
 	for {
 		err := f.fs.Parse(args)
 		if errors.Is(err, flag.ErrHelp) {
 			f.printHelp(stdout)
 			return nil, errHelp
 		}
+		if err == nil && f.refused != nil {
+			err = f.refused
+		}
 		if err != nil {
-			fmt.Fprintf(stderr, "cellmqtt %s: %v\nRun \"cellmqtt %s --help\" for usage.\n", f.name, err, f.name)
+			msg := err.Error()
+			// The flag package names an unknown flag with one dash
+			// whatever was typed: name it as the user typed it.
+			if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+				msg = "unknown flag " + typedSpelling(all, name)
+			}
+			fmt.Fprintf(stderr, "cellmqtt %s: %s\nRun \"cellmqtt %s --help\" for usage.\n", f.name, msg, f.name)
 			return nil, err
 		}
 		rest := f.fs.Args()
@@ -161,17 +232,13 @@ func (f *flagSet) printHelp(w io.Writer) {
 			}
 			spell := make([]string, len(e.names))
 			for i, n := range e.names {
-				if len(n) == 1 {
-					spell[i] = "-" + n
-				} else {
-					spell[i] = "--" + n
-				}
+				spell[i] = dashed(n)
 			}
 			head := strings.Join(spell, ", ")
 			if e.arg != "" {
 				head += " " + e.arg
 			}
-			if def := f.fs.Lookup(e.names[0]).DefValue; def != "" && def != "0" && def != "false" && def != "0s" {
+			if def := f.fs.Lookup(e.names[0]).DefValue; def != "" && def != "0" && def != "-1" && def != "false" && def != "0s" {
 				fmt.Fprintf(w, "  %-26s %s (default %s)\n", head, e.usage, def)
 			} else {
 				fmt.Fprintf(w, "  %-26s %s\n", head, e.usage)

@@ -25,7 +25,10 @@ func TestFlagSetParse(t *testing.T) {
 		{name: "duration", args: []string{"--keepalive", "2m"}, keep: 2 * time.Minute},
 		{name: "positional between flags", args: []string{"AT+CSQ", "-t", "x", "ATI"}, topic: "x", keep: 60 * time.Second, positional: []string{"AT+CSQ", "ATI"}},
 		{name: "after double dash", args: []string{"-t", "x", "--", "-q", "1"}, topic: "x", keep: 60 * time.Second, positional: []string{"-q", "1"}},
-		{name: "unknown", args: []string{"-x"}, err: "flag provided but not defined: -x"},
+		{name: "unknown", args: []string{"-x"}, err: "unknown flag -x"},
+		{name: "unknown long, spelled as typed", args: []string{"--repeat", "3"}, err: "unknown flag --repeat"},
+		{name: "not applicable", args: []string{"--nodelay", "-t", "x"}, err: "--nodelay does not apply to a modem: the modem's TCP stack"},
+		{name: "not applicable with a value", args: []string{"-A=10.0.0.1"}, err: "-A does not apply to a modem: the modem's network"},
 		{name: "bad number", args: []string{"-q", "one"}, err: `invalid value "one" for flag -q`},
 		{name: "negative seconds", args: []string{"-k", "-5"}, err: "must not be negative"},
 	}
@@ -42,6 +45,8 @@ func TestFlagSetParse(t *testing.T) {
 			fs.Int(&qos, "q,qos", "N", 0, "G", "qos")
 			fs.Bool(&retain, "r,retain", "G", "retain")
 			fs.Seconds(&keep, "k,keepalive", "S", 60*time.Second, "G", "keepalive")
+			fs.NotApplicable("nodelay", "", "the modem's TCP stack sends as it sees fit")
+			fs.NotApplicable("A", "ADDR", "the modem's network interface is the cellular one")
 			var out, errb bytes.Buffer
 			pos, err := fs.parse(tt.args, &out, &errb)
 			if tt.err != "" {

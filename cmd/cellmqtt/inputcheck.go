@@ -5,6 +5,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cellmqtt/cellmqtt/atmodem"
+	"github.com/cellmqtt/cellmqtt/internal/topic"
 )
 
 // The checks here run on the flags before the modem is even opened, so bad
@@ -30,6 +31,14 @@ func checkLen(flag string, n int, r atmodem.Range, model atmodem.Model) error {
 	return nil
 }
 
+// checkRange checks a number against a range of the manuals.
+func checkRange(flag string, n int, r atmodem.Range, model atmodem.Model) error {
+	if !r.Contains(n) {
+		return badInput("%s %d: out of range %s (%s)", flag, n, r, modelName(model))
+	}
+	return nil
+}
+
 // modelName names the model whose limits apply.
 func modelName(m atmodem.Model) string {
 	if m == atmodem.AutoDetect {
@@ -39,13 +48,23 @@ func modelName(m atmodem.Model) string {
 }
 
 // checkTopic checks a topic (filter is false) or a topic filter: 1-1024
-// bytes of UTF-8 without NUL, and no wildcard in a topic name.
+// bytes of UTF-8 without control characters (U+0000-U+001F, U+007F-U+009F:
+// mosquitto_pub and mosquitto_sub refuse them as malformed, and a broker
+// closes the connection for them), and no wildcard in a topic name.
 func checkTopic(flag, t string, filter bool, model atmodem.Model) error {
 	if err := checkLen(flag, len(t), model.Limits().Topic, model); err != nil {
 		return err
 	}
-	if !utf8.ValidString(t) || strings.ContainsRune(t, 0) {
-		return badInput("%s: not valid UTF-8 without NUL, as MQTT requires", flag)
+	if !utf8.ValidString(t) {
+		return badInput("%s: not valid UTF-8, as MQTT requires", flag)
+	}
+	for i, r := range t {
+		if r < 0x20 || (r >= 0x7f && r <= 0x9f) {
+			return badInput("%s %q: control character %U at byte %d; MQTT topics cannot hold U+0000-U+001F or U+007F-U+009F (mosquitto refuses them too)", flag, t, r, i)
+		}
+	}
+	if filter && !topic.ValidFilter(t) {
+		return badInput("%s %q: + and # stand for whole levels, and # only last (e.g. a/+/c, a/#)", flag, t)
 	}
 	if !filter && strings.ContainsAny(t, "+#") {
 		return badInput("%s %q: a topic to publish to cannot hold the wildcards + or #", flag, t)

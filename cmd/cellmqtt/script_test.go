@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -13,12 +12,10 @@ import (
 	"testing"
 	"time"
 
-	mochi "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
-	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/cellmqtt/cellmqtt/modemsim"
+	cmtest "github.com/cellmqtt/cellmqtt/testscript"
 )
 
 // TestMain lets the test binary act as the cellmqtt command in scripts:
@@ -28,29 +25,33 @@ func TestMain(m *testing.M) {
 	testscript.Main(leakChecked{m}, map[string]func(){"cellmqtt": main})
 }
 
-// TestScripts runs the end-to-end scripts in ../../testscript against the
-// emulator (--sim) and brokers started per script:
+// TestScripts runs the end-to-end scripts in testdata/script against the
+// emulator (--sim) and brokers started per script. Each script gets what
+// package testscript's Setup starts (BROKER_PORT, BROKER_URL, MODEM_PORT,
+// MODEM_TCP ...: a broker that accepts everyone, and an emulator the script
+// injects faults into with "modem") and its commands (modem, mqtt, start,
+// waitline, end, exits, waitport), plus:
 //
-//	BROKER_PORT  a broker that accepts everyone (waitsub watches it)
 //	AUTH_PORT    a broker that accepts only user alice, password secret
 //	TLS_PORT     a TLS broker that requires a client certificate; ca.pem,
 //	             client.pem and client.key are in $WORK
 //	CLOSED_PORT  a loopback port nobody listens on
 //	FREE_PORT    another free loopback port, e.g. for "cellmqtt sim --listen"
 //	LONG_TOPIC   a topic of 1025 bytes, one over the limit
+//	CR_TOPIC     "a\rb", LF_TOPIC "a\nb": topics with a control character
 //
-// Extra commands: "exits N cmd args..." runs a program and wants exit status
-// N; "waitsub TOPIC" waits for a subscription on the open broker; "waitport
-// PORT" waits until something listens on a loopback port; "simtcp",
-// "simfault" and "simwait" run an emulator inside the test on SIM_PORT and
-// inject faults into it while cellmqtt processes use it; "mqttpub PORT
-// TOPIC MESSAGE" publishes with a plain MQTT client.
-//
-// Scripts under CELLMQTT_INTEROP=1 ([interop]) start a mosquitto with the
-// "mosquitto" command and talk to it with mosquitto_pub and mosquitto_sub.
+// and files in $WORK: oversize.bin (10241 bytes, one over the payload
+// limit), oversize-line3.txt and oversize-line1.txt (lines for -l with one
+// that long), crlf-and-blank.txt ("a\r\n\nb\n"), no-final-newline.txt;
+// and the commands "nostderr" (stderr holds only progress lines) and
+// "mosquitto": scripts under CELLMQTT_INTEROP=1 ([interop]) start a
+// mosquitto and talk to it with mosquitto_pub and mosquitto_sub.
 func TestScripts(t *testing.T) {
+	cmds := cmtest.Commands()
+	cmds["mosquitto"] = cmdMosquitto
+	cmds["nostderr"] = cmdNoStderr
 	testscript.Run(t, testscript.Params{
-		Dir:                 filepath.Join("..", "..", "testscript"),
+		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: true,
 		Setup:               setupScript,
 		Condition: func(cond string) (bool, error) {
@@ -63,72 +64,22 @@ func TestScripts(t *testing.T) {
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waitsub":   cmdWaitSub,
-			"waitport":  cmdWaitPort,
-			"exits":     cmdExits,
-			"mosquitto": cmdMosquitto,
-			"simtcp":    cmdSimTCP,
-			"simfault":  cmdSimFault,
-			"simwait":   cmdSimWait,
-			"mqttpub":   cmdMQTTPub,
-			"nostderr":  cmdNoStderr,
-		},
+		Cmds: cmds,
 	})
 }
 
-// allowAll is a mochi hook that lets every client connect and use every topic.
-type allowAll struct{ mochi.HookBase }
-
-func (allowAll) ID() string { return "allow-all" }
-func (allowAll) Provides(b byte) bool {
-	return b == mochi.OnConnectAuthenticate || b == mochi.OnACLCheck
-}
-func (allowAll) OnConnectAuthenticate(*mochi.Client, packets.Packet) bool { return true }
-func (allowAll) OnACLCheck(*mochi.Client, string, bool) bool              { return true }
-
-// brokerKey is where a script's open broker is kept for waitsub.
-const brokerKey = "broker"
-
-// closeBroker closes srv without mochi's own client closer, which takes
-// the clients' read lock twice (GetByListener, then Len) and deadlocks
-// with a client leaving in between (mochi v2.7.9): the listeners are
-// closed first with one that lists the clients once, so Close skips its.
-func closeBroker(srv *mochi.Server) {
-	srv.Listeners.CloseAll(func(id string) {
-		for _, cl := range srv.Clients.GetAll() {
-			if cl.Net.Listener == id && !cl.Closed() {
-				_ = srv.DisconnectClient(cl, packets.ErrServerShuttingDown)
-			}
-		}
-	})
-	_ = srv.Close()
-}
-
+// setupScript starts what package testscript starts, then the CLI's own
+// brokers and ports.
 func setupScript(env *testscript.Env) error {
-	srv := mochi.New(&mochi.Options{InlineClient: true, Logger: slog.New(slog.DiscardHandler)})
-	if err := srv.AddHook(new(allowAll), nil); err != nil {
+	if err := cmtest.Setup(env); err != nil {
 		return err
 	}
-	tcp := listeners.NewTCP(listeners.Config{ID: "open", Address: "127.0.0.1:0"})
-	if err := srv.AddListener(tcp); err != nil {
-		return err
-	}
-	if err := srv.Serve(); err != nil {
-		return err
-	}
-	env.Defer(func() { closeBroker(srv) })
-	env.Values[brokerKey] = srv
-	env.Values[simKey] = &simHolder{}
-	_, port, _ := net.SplitHostPort(tcp.Address())
-	env.Setenv("BROKER_PORT", port)
-
 	authb, err := modemsim.StartEmbeddedBroker(modemsim.EmbeddedOptions{Username: "alice", Password: "secret"})
 	if err != nil {
 		return err
 	}
 	env.Defer(func() { authb.Close() })
-	_, port, _ = net.SplitHostPort(authb.Addr())
+	_, port, _ := net.SplitHostPort(authb.Addr())
 	env.Setenv("AUTH_PORT", port)
 
 	tlsCfg, err := writeTestPKI(env.WorkDir)
@@ -151,6 +102,21 @@ func setupScript(env *testscript.Env) error {
 		env.Setenv(name, strconv.Itoa(port))
 	}
 	env.Setenv("LONG_TOPIC", strings.Repeat("t", 1025))
+	env.Setenv("CR_TOPIC", "a\rb")
+	env.Setenv("LF_TOPIC", "a\nb")
+	// Input one byte over the payload limit, for -s and -l.
+	big := strings.Repeat("x", 10241)
+	for name, data := range map[string]string{
+		"oversize.bin":         big,
+		"oversize-line3.txt":   "one\ntwo\n" + big + "\nfour\n",
+		"oversize-line1.txt":   big + "\ntwo\n",
+		"crlf-and-blank.txt":   "a\r\n\nb\n",
+		"no-final-newline.txt": "x\ny",
+	} {
+		if err := os.WriteFile(filepath.Join(env.WorkDir, name), []byte(data), 0o644); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -165,8 +131,6 @@ func closedPort() (int, error) {
 	return port, nil
 }
 
-// cmdWaitSub waits until some client of the script's open broker is
-// subscribed to a filter matching TOPIC: "waitsub TOPIC".
 // progressLine is a line the CLI prints while a wait takes seconds
 // (waitToken): "cellmqtt: still publishing 10240 bytes (6s)".
 var progressLine = regexp.MustCompile(`^cellmqtt: still .+ \(\w+\)$`)
@@ -182,56 +146,6 @@ func cmdNoStderr(ts *testscript.TestScript, neg bool, args []string) {
 		if line != "" && !progressLine.MatchString(line) {
 			ts.Fatalf("unexpected stderr: %q", line)
 		}
-	}
-}
-
-func cmdWaitSub(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: waitsub TOPIC")
-	}
-	srv := ts.Value(brokerKey).(*mochi.Server)
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if len(srv.Topics.Subscribers(args[0]).Subscriptions) > 0 {
-			return
-		}
-		time.Sleep(20 * time.Millisecond) // polling the broker's index; nothing to await
-	}
-	ts.Fatalf("nobody subscribed to %s within 20s", args[0])
-}
-
-// cmdExits runs a program like exec and checks its exit status:
-// "exits 2 cellmqtt pub -x". Its output is kept for stdout and stderr.
-func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) < 2 {
-		ts.Fatalf("usage: exits CODE program [args...]")
-	}
-	want, err := strconv.Atoi(args[0])
-	if err != nil {
-		ts.Fatalf("exits: bad code %q", args[0])
-	}
-	err = ts.Exec(args[1], args[2:]...)
-	got := 0
-	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
-			ts.Fatalf("exits: %v", err)
-		}
-		got = ee.ExitCode()
-	}
-	if got != want {
-		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
-	}
-}
-
-// cmdWaitPort waits until something accepts connections on a loopback
-// port: "waitport PORT".
-func cmdWaitPort(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: waitport PORT")
-	}
-	if err := waitListening(args[0], 20*time.Second); err != nil {
-		ts.Fatalf("%v", err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -27,6 +28,7 @@ type simFlags struct {
 	model   string
 	broker  string
 	pty     bool
+	link    string
 	listen  string
 	baud    int
 	latency time.Duration
@@ -61,6 +63,7 @@ the command names, like a network redirect.`)
 	fs.String(&f.model, "model", "a7600|sim7600", "a7600", "Emulator", "modem family to emulate")
 	fs.String(&f.broker, "broker", "URL|embedded", "embedded", "Emulator", "the broker behind the modem: tcp://HOST:PORT (or ssl://...), or embedded")
 	fs.Bool(&f.pty, "pty", "Transport", "serve the AT port on a pseudo-terminal and print its path")
+	fs.String(&f.link, "link", "PATH", "", "Transport", "with --pty: make PATH a symbolic link to the pty (as socat's link=), a name that scripts and udev-style configs can use; removed on exit")
 	fs.String(&f.listen, "listen", "ADDR", "", "Transport", "serve the AT port on TCP at ADDR (default 127.0.0.1:0 unless --pty)")
 	fs.Int(&f.baud, "baud", "N", 0, "Link", "emulated line speed in bit/s each way, 10 bits a byte; 0 is unlimited")
 	fs.Seconds(&f.latency, "latency", "DURATION", 0, "Link", "delay before every answer, e.g. 50ms")
@@ -83,6 +86,8 @@ the command names, like a network redirect.`)
 	fs.example(
 		"cellmqtt sim --broker embedded --pty",
 		"screen /dev/pts/7 115200    # then type AT+CMQTTSTART",
+		"cellmqtt sim --pty --link /tmp/modem &   # a path that stays the same",
+		"cellmqtt at --port /tmp/modem AT+CSQ",
 		"cellmqtt sim --model sim7600 --listen 127.0.0.1:7600 --broker tcp://127.0.0.1:1883",
 		"cellmqtt pub --port tcp://127.0.0.1:7600 -h 127.0.0.1 -t hello -m world",
 	)
@@ -92,6 +97,9 @@ the command names, like a network redirect.`)
 	}
 	if len(rest) > 0 {
 		return fs.usageError(stderr, "unexpected argument %q", rest[0])
+	}
+	if f.link != "" && !f.pty {
+		return fs.usageError(stderr, "--link needs --pty")
 	}
 	cfg, err := f.config(stderr)
 	if err != nil {
@@ -116,6 +124,14 @@ the command names, like a network redirect.`)
 		if err != nil {
 			return fail(stderr, "sim", err)
 		}
+		if f.link != "" {
+			remove, err := linkPTY(f.link, path)
+			if err != nil {
+				return fail(stderr, "sim", err)
+			}
+			defer remove()
+			path = f.link + " -> " + path
+		}
 		fmt.Fprintf(stdout, "%s AT port on pty: %s\n", cfg.Model, path)
 	}
 	if f.listen != "" || !f.pty {
@@ -135,6 +151,28 @@ the command names, like a network redirect.`)
 	}
 	<-ctx.Done()
 	return exitOK
+}
+
+// linkPTY makes link a symbolic link to the pty at target, replacing an
+// earlier symbolic link (a previous run's) but never another file. remove
+// deletes it again if it still points at target.
+func linkPTY(link, target string) (remove func(), err error) {
+	if fi, err := os.Lstat(link); err == nil {
+		if fi.Mode()&os.ModeSymlink == 0 {
+			return nil, badInput("--link %s: exists and is not a symbolic link; it is left alone", link)
+		}
+		if err := os.Remove(link); err != nil {
+			return nil, fmt.Errorf("--link: %w", err)
+		}
+	}
+	if err := os.Symlink(target, link); err != nil {
+		return nil, fmt.Errorf("--link: %w", err)
+	}
+	return func() {
+		if dst, err := os.Readlink(link); err == nil && dst == target {
+			os.Remove(link)
+		}
+	}, nil
 }
 
 // simConsole reads fault-injection commands from r until it ends; the

@@ -36,7 +36,7 @@ type config struct {
 
 func main() {
 	var cfg config
-	flag.StringVar(&cfg.port, "port", "", "the modem's AT port, e.g. /dev/ttyUSB2 or COM5 (empty: the emulator)")
+	flag.StringVar(&cfg.port, "port", "", "the modem's AT port, e.g. /dev/ttyUSB2, COM5, or tcp://HOST:PORT (cellmqtt sim --listen) (empty: the emulator)")
 	flag.IntVar(&cfg.baud, "baud", 115200, "serial baud rate")
 	flag.StringVar(&cfg.apn, "apn", "", "APN of the SIM's operator (empty: the modem's setting)")
 	flag.StringVar(&cfg.broker, "broker", "tcp://test.mosquitto.org:1883", "broker URL (with -port)")
