@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -71,8 +72,8 @@ func startGatewayWith(t *testing.T, stderr io.Writer, args ...string) string {
 	return ""
 }
 
-// logWatch is a writer (the gateway's stderr) that a test can wait on for
-// a line holding some text.
+// logWatch is a writer (the gateway's stderr, a client program's output)
+// that a test can wait on for a line holding some text.
 type logWatch struct {
 	mu    sync.Mutex
 	lines []string
@@ -94,13 +95,30 @@ func (w *logWatch) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// text returns the lines so far.
+func (w *logWatch) text() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return strings.Join(append(w.lines[:len(w.lines):len(w.lines)], w.part), "\n")
+}
+
 // waitLine waits (20 s at most) for a line holding every one of parts and
 // returns it.
 func (w *logWatch) waitLine(t *testing.T, parts ...string) string {
 	t.Helper()
-	deadline := time.After(20 * time.Second)
-	seen := 0
-	for {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	line, err := w.waitFor(ctx, nil, parts...)
+	if err != nil {
+		t.Fatalf("no line with %q in the log: %v\n%s", parts, err, w.text())
+	}
+	return line
+}
+
+// waitFor waits for a line holding every one of parts, until ctx ends or
+// done closes (the writer's program exited) without one.
+func (w *logWatch) waitFor(ctx context.Context, done <-chan struct{}, parts ...string) (string, error) {
+	for seen := 0; ; {
 		w.mu.Lock()
 		lines, wake := w.lines, w.wake
 		w.mu.Unlock()
@@ -110,14 +128,21 @@ func (w *logWatch) waitLine(t *testing.T, parts ...string) string {
 				ok = ok && strings.Contains(lines[seen], p)
 			}
 			if ok {
-				return lines[seen]
+				return lines[seen], nil
 			}
 		}
 		select {
 		case <-wake:
-		case <-deadline:
-			t.Fatalf("no line with %q in the gateway's log:\n%s", parts, strings.Join(lines, "\n"))
-			return ""
+		case <-done:
+			// The program exited: its last lines are all there.
+			w.mu.Lock()
+			more := len(w.lines) > seen
+			w.mu.Unlock()
+			if !more {
+				return "", errors.New("the program exited")
+			}
+		case <-ctx.Done():
+			return "", ctx.Err()
 		}
 	}
 }
@@ -289,4 +314,35 @@ func TestGatewayLogsDroppedInboundMessage(t *testing.T) {
 	waitPaho(t, direct.Publish("big/one", 1, false, make([]byte, 11000)), "publish 11000 bytes")
 	line := log.waitLine(t, "WARN", "big/one", "11000")
 	t.Logf("logged: %s", line)
+}
+
+// TestGatewayLocalUser: a gateway listening on every interface with
+// --local-user/--local-password lets in only clients that give them
+// (issue 15 point 13: every local client reached the broker as the device).
+func TestGatewayLocalUser(t *testing.T) {
+	addr := startGatewayWith(t, io.Discard, "--listen", "0.0.0.0:0", "--local-user", "gw", "--local-password", "pw")
+	_, port, _ := net.SplitHostPort(addr)
+	tests := []struct {
+		name, user, pass string
+		rc               byte
+	}{
+		{"anonymous", "", "", 5},
+		{"wrong password", "gw", "guess", 4},
+		{"local user", "gw", "pw", 0},
+	}
+	for _, tt := range tests {
+		c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://127.0.0.1:" + port).SetClientID("gw-local-" + tt.name).
+			SetUsername(tt.user).SetPassword(tt.pass).SetAutoReconnect(false))
+		tok := c.Connect()
+		if !tok.WaitTimeout(20 * time.Second) {
+			t.Fatalf("%s: no CONNACK", tt.name)
+		}
+		if rc := tok.(*mqtt.ConnectToken).ReturnCode(); rc != tt.rc {
+			t.Errorf("%s: return code %d (%v), want %d", tt.name, rc, tok.Error(), tt.rc)
+		}
+		if tt.rc == 0 {
+			waitPaho(t, c.Publish("local/x", 1, false, "ok"), "publish")
+			c.Disconnect(250)
+		}
+	}
 }
