@@ -16,6 +16,9 @@ type rxAssembler struct {
 	chunk      urcKind // the kind of the header whose data comes next
 	chunkIndex int
 	failed     error // first inconsistency of the current message
+	// oversize: the payload is longer than the modem's limit; the topic is
+	// still read (for the error), the payload chunks are skipped.
+	oversize bool
 }
 
 // start begins a message. A message still open is returned as an error
@@ -27,8 +30,11 @@ func (a *rxAssembler) start(index, topicLen, payloadLen int) error {
 	}
 	*a = rxAssembler{active: true, index: index, topicLen: topicLen, payloadLen: payloadLen}
 	switch {
-	case topicLen < 0 || topicLen > maxDataLen || payloadLen < 0 || payloadLen > maxDataLen:
+	case topicLen < 0 || topicLen > maxDataLen || payloadLen < 0:
 		a.failed = fmt.Errorf("RXSTART lengths %d,%d out of range", topicLen, payloadLen)
+	case payloadLen > maxDataLen:
+		a.topic = make([]byte, 0, topicLen)
+		a.oversize = true
 	default:
 		a.topic = make([]byte, 0, topicLen)
 		a.payload = make([]byte, 0, payloadLen)
@@ -68,6 +74,9 @@ func (a *rxAssembler) data(p []byte) error {
 		}
 		a.topic = append(a.topic, p...)
 	case urcRXPayload:
+		if a.oversize {
+			return nil
+		}
 		if len(a.payload)+len(p) > a.payloadLen {
 			a.failed = fmt.Errorf("payload chunks exceed RXSTART payload length %d", a.payloadLen)
 			return nil
@@ -88,6 +97,8 @@ func (a *rxAssembler) end(index int) (*Message, error) {
 		return nil, a.failed
 	case index != a.index:
 		return nil, fmt.Errorf("RXEND for client %d inside a message for client %d", index, a.index)
+	case a.oversize:
+		return nil, fmt.Errorf("message on topic %q: %d-byte payload, over the %d bytes a message may have: dropped", a.topic, a.payloadLen, maxDataLen)
 	case len(a.topic) != a.topicLen:
 		return nil, fmt.Errorf("topic is %d bytes, RXSTART announced %d", len(a.topic), a.topicLen)
 	case len(a.payload) != a.payloadLen:

@@ -188,7 +188,9 @@ func TestRXAssembler(t *testing.T) {
 			{kind: urcRXTopic, args: []int{0}, data: "b"}, {kind: urcRXEnd, args: []int{0}}}, nil, true},
 		{"end without start", []op{{kind: urcRXEnd, args: []int{0}}}, nil, true},
 		{"chunk without start", []op{{kind: urcRXTopic, args: []int{0}, data: "a", isErr: true}}, nil, false},
-		{"lengths out of range", []op{{kind: urcRXStart, args: []int{0, 1, maxDataLen + 1}}, {kind: urcRXEnd, args: []int{0}}}, nil, true},
+		{"lengths out of range", []op{{kind: urcRXStart, args: []int{0, maxDataLen + 1, 1}}, {kind: urcRXEnd, args: []int{0}}}, nil, true},
+		{"payload over the limit", []op{{kind: urcRXStart, args: []int{0, 1, maxDataLen + 1}}, {kind: urcRXTopic, args: []int{0}, data: "a"},
+			{kind: urcRXPayload, args: []int{0}, data: "12"}, {kind: urcRXEnd, args: []int{0}}}, nil, true},
 		{"restart drops the open message", []op{{kind: urcRXStart, args: []int{0, 1, 0}}, {kind: urcRXStart, args: []int{1, 1, 0}, isErr: true},
 			{kind: urcRXTopic, args: []int{1}, data: "z"}, {kind: urcRXEnd, args: []int{1}}}, &Message{Index: 1, Topic: "z"}, false},
 	}
@@ -218,5 +220,27 @@ func TestRXAssembler(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOversizeMessageError: a message whose payload is over the limit is
+// dropped with an error that names its topic and size, for the log.
+func TestOversizeMessageError(t *testing.T) {
+	var a rxAssembler
+	if err := a.start(0, 9, 11000); err != nil {
+		t.Fatal(err)
+	}
+	a.header(urcRXTopic, 0)
+	_ = a.data([]byte("big/topic"))
+	for range 8 {
+		a.header(urcRXPayload, 0)
+		_ = a.data(make([]byte, 1375))
+	}
+	msg, err := a.end(0)
+	if msg != nil || err == nil || !strings.Contains(err.Error(), `"big/topic"`) || !strings.Contains(err.Error(), "11000") {
+		t.Fatalf("end = %v, %v; want an error naming the topic and the size", msg, err)
+	}
+	if cap(a.payload) != 0 {
+		t.Errorf("kept %d bytes of the payload", cap(a.payload))
 	}
 }

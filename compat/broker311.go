@@ -63,16 +63,25 @@ func (b *broker311) connect(frame []byte) error {
 		ClientID:     c.ClientIdentifier,
 		CleanSession: c.CleanSession,
 	}
-	if opts.ClientID == "" {
+	assigned := opts.ClientID == ""
+	if assigned {
 		// MQTT 3.1.1 lets the server assign an ID to a clean session.
 		opts.ClientID = assignClientID()
 	}
-	if c.UsernameFlag {
-		opts.Username = c.Username
-	}
+	var pass []byte
 	if c.PasswordFlag {
-		opts.Password = string(c.Password)
+		pass = c.Password
 	}
+	user := ""
+	if c.UsernameFlag {
+		user = c.Username
+	}
+	if rc, _, err := a.cfg.authenticate(user, pass); err != nil {
+		a.log.Warn("compat: client refused", "err", err)
+		a.send(connack311(rc))
+		return err
+	}
+	a.credentials(&opts, c.Username, c.UsernameFlag, c.Password, c.PasswordFlag)
 	if c.WillFlag {
 		if c.WillRetain {
 			// MQTT 3.1.1 has no return code for it: "server unavailable",
@@ -84,12 +93,21 @@ func (b *broker311) connect(frame []byte) error {
 		}
 		opts.Will = &atmodem.Will{Topic: c.WillTopic, Payload: c.WillMessage, QoS: c.WillQos}
 	}
+	if err := a.beginSession(opts.ClientID, assigned, !c.CleanSession); err != nil {
+		a.send(connack311(packets.ErrRefusedServerUnavailable))
+		return err
+	}
 	a.keepAlive = c.Keepalive
+	a.will = opts.Will
 	if err := a.modemConnect(opts, c.Keepalive); err != nil {
+		if mayPass(err) {
+			return fmt.Errorf("compat: CONNECT not answered, the broker cannot be reached now (the client tries again): %w", err)
+		}
 		rc, _ := connectRefusal(err)
 		a.send(connack311(rc))
 		return fmt.Errorf("compat: CONNECT refused (return code %d): %w", rc, err)
 	}
+	a.connected.Store(true)
 	b.awaitRel = map[uint16]bool{}
 	a.out = newInflight(65535)
 	if !a.send(connack311(packets.Accepted)) {
@@ -124,20 +142,23 @@ func (b *broker311) handle(frame []byte) error {
 		if strings.ContainsAny(p.TopicName, "+#") {
 			return fmt.Errorf("compat: PUBLISH to %q, a topic with wildcards: %w", p.TopicName, errMalformed)
 		}
-		a.enqueue(func(ctx context.Context) { b.publish(ctx, p) })
+		if err := a.checkPublish(p.TopicName, p.Payload, p.Qos); err != nil {
+			return b.refusePublish(p.TopicName, len(p.Payload), p.Qos, err)
+		}
+		a.enqueue(len(frame), func(ctx context.Context) { b.publish(ctx, p) })
 	case *packets.PubrelPacket:
-		a.enqueue(func(context.Context) {
+		a.enqueue(len(frame), func(context.Context) {
 			delete(b.awaitRel, p.MessageID)
 			comp := packets.NewControlPacket(packets.Pubcomp).(*packets.PubcompPacket)
 			comp.MessageID = p.MessageID
 			a.send(encode311(comp))
 		})
 	case *packets.SubscribePacket:
-		a.enqueue(func(ctx context.Context) { b.subscribe(ctx, p) })
+		a.enqueue(len(frame), func(ctx context.Context) { b.subscribe(ctx, p) })
 	case *packets.UnsubscribePacket:
-		a.enqueue(func(ctx context.Context) { b.unsubscribe(ctx, p) })
+		a.enqueue(len(frame), func(ctx context.Context) { b.unsubscribe(ctx, p) })
 	case *packets.DisconnectPacket:
-		a.enqueue(a.disconnect)
+		a.requestDisconnect(len(frame), false)
 	default:
 		return fmt.Errorf("compat: unexpected %s from the client: %w", p.String(), errMalformed)
 	}
@@ -154,11 +175,12 @@ func (b *broker311) acked(id uint16, want outbound, name string) bool {
 }
 
 // publish sends the client's message through the modem and acknowledges it
-// once the modem confirmed. A message the modem can never take (a
-// parameter out of range) is acknowledged all the same, as MQTT 3.1.1
-// allows a server that will not deliver a message (MQTT-3.3.5-2), and
-// logged; a transient failure of QoS 1 or 2 ends the connection unanswered,
-// so the client sends the message again after it reconnected.
+// once the modem confirmed. MQTT 3.1.1 cannot say "refused": a QoS 1 or 2
+// message the modem refuses ends the connection unanswered (the other
+// choice MQTT-3.3.5-2 gives a server, so that the client does not take it
+// as delivered), and so does a transient failure, so that the client sends
+// the message again after it reconnected. A refused QoS 0 message is
+// logged.
 func (b *broker311) publish(ctx context.Context, p *packets.PublishPacket) {
 	a := b.a
 	if p.Qos == 2 && b.awaitRel[p.MessageID] {
@@ -168,7 +190,11 @@ func (b *broker311) publish(ctx context.Context, p *packets.PublishPacket) {
 	err := a.publish(ctx, atmodem.Publish{
 		Topic: p.TopicName, Payload: p.Payload, QoS: p.Qos, Retain: p.Retain, Dup: p.Dup,
 	})
-	if err != nil && p.Qos > 0 && atmodem.FateOf(err) != atmodem.FateRefused {
+	if err != nil && p.Qos > 0 {
+		if atmodem.FateOf(err) == atmodem.FateRefused {
+			a.stop(b.refusePublish(p.TopicName, len(p.Payload), p.Qos, err))
+			return
+		}
 		a.failTransient("publish", err)
 		return
 	}
@@ -182,6 +208,40 @@ func (b *broker311) publish(ctx context.Context, p *packets.PublishPacket) {
 		b.pubrec(p.MessageID)
 	}
 }
+
+// refusePublish handles a message the modem cannot take (topic or payload
+// out of its range, or refused by it): QoS 0 is dropped and logged; QoS 1
+// and 2 end the connection without acknowledgement (MQTT-3.3.5-2), and
+// the returned error says why.
+func (b *broker311) refusePublish(topic string, size int, qos byte, why error) error {
+	if qos == 0 {
+		b.a.log.Warn("compat: QoS 0 message dropped: the modem cannot carry it", "topic", logTopic(topic), "bytes", size, "err", why)
+		return nil
+	}
+	b.a.log.Warn("compat: closing the connection without acknowledging a message the modem cannot carry (MQTT-3.3.5-2); the client keeps it unacknowledged",
+		"topic", logTopic(topic), "qos", qos, "bytes", size, "err", why)
+	return fmt.Errorf("compat: QoS %d message to %q (%d bytes) refused: %w", qos, logTopic(topic), size, why)
+}
+
+// refuseOversize handles a packet over 32 KiB: a PUBLISH is refused as
+// refusePublish says (its topic is read for the log, the rest skipped);
+// anything else ends the connection as malformed.
+func (b *broker311) refuseOversize(big *oversize) error {
+	if big.header>>4 != 3 {
+		return big
+	}
+	qos := big.header >> 1 & 3
+	topic, err := skipPublish(b.a.wire, big.length)
+	if err != nil {
+		return fmt.Errorf("compat: client went away: %w", err)
+	}
+	return b.refusePublish(topic, big.length, qos, fmt.Errorf("%d-byte packet: the modem carries topics of up to 1024 bytes and payloads of up to 10240: %w",
+		big.length, atmodem.ErrInvalidParameter))
+}
+
+// takenOver: MQTT 3.1.1 has no DISCONNECT from the server; the connection
+// just ends.
+func (b *broker311) takenOver() {}
 
 func (b *broker311) pubrec(id uint16) {
 	rec := packets.NewControlPacket(packets.Pubrec).(*packets.PubrecPacket)

@@ -151,12 +151,19 @@ func (b *broker5) connect(frame []byte) error {
 		assigned = assignClientID()
 		opts.ClientID = assigned
 	}
+	user := ""
 	if c.UsernameFlag {
-		opts.Username = c.Username
+		user = c.Username
 	}
+	var pass []byte
 	if c.PasswordFlag {
-		opts.Password = string(c.Password)
+		pass = c.Password
 	}
+	if _, rc, err := a.cfg.authenticate(user, pass); err != nil {
+		a.log.Warn("compat: client refused", "err", err)
+		return refuse(rc, err.Error())
+	}
+	a.credentials(&opts, c.Username, c.UsernameFlag, c.Password, c.PasswordFlag)
 	if len(props.User) > 0 {
 		a.log.Warn("compat: CONNECT user properties dropped", "client", opts.ClientID)
 	}
@@ -166,12 +173,20 @@ func (b *broker5) connect(frame []byte) error {
 			a.log.Warn("compat: will properties dropped", "client", opts.ClientID, "properties", d)
 		}
 	}
+	if err := a.beginSession(opts.ClientID, assigned != "", expiry > 0); err != nil {
+		return refuse(packets.ConnackServerUnavailable, err.Error())
+	}
 	a.keepAlive = c.KeepAlive
+	a.will = opts.Will
 	if err := a.modemConnect(opts, c.KeepAlive); err != nil {
+		if mayPass(err) {
+			return fmt.Errorf("compat: CONNECT not answered, the broker cannot be reached now (the client tries again): %w", err)
+		}
 		_, rc := connectRefusal(err)
 		a.send(connack5(rc, &packets.Properties{ReasonString: err.Error()}))
 		return fmt.Errorf("compat: CONNECT refused (reason 0x%02X): %w", rc, err)
 	}
+	a.connected.Store(true)
 	b.awaitRel = map[uint16]bool{}
 	a.out = newInflight(receiveMax)
 	ack := &packets.Properties{
@@ -202,9 +217,7 @@ func (b *broker5) handle(frame []byte) error {
 		b.acked(p.PacketID, awaitPuback, "PUBACK")
 	case *packets.Pubrec:
 		if b.acked(p.PacketID, awaitPubrec, "PUBREC") && p.ReasonCode < 0x80 {
-			rel := packets.NewControlPacket(packets.PUBREL)
-			rel.Content.(*packets.Pubrel).PacketID = p.PacketID
-			a.send(encode5(rel))
+			a.send(ack5(packets.PUBREL, p.PacketID, 0, nil))
 		} else if p.ReasonCode >= 0x80 {
 			// A refused PUBREC ends the exchange (MQTT 5, 4.3.3).
 			a.out.release(p.PacketID)
@@ -227,22 +240,19 @@ func (b *broker5) handle(frame []byte) error {
 		if d := dropped(p.Properties); len(d) > 0 {
 			a.log.Debug("compat: PUBLISH properties dropped", "topic", p.Topic, "properties", d)
 		}
-		a.enqueue(func(ctx context.Context) { b.publish(ctx, p) })
+		a.enqueue(len(frame), func(ctx context.Context) { b.publish(ctx, p) })
 	case *packets.Pubrel:
-		a.enqueue(func(context.Context) { b.pubrel(p.PacketID) })
+		a.enqueue(len(frame), func(context.Context) { b.pubrel(p.PacketID) })
 	case *packets.Subscribe:
 		if p.Properties != nil && p.Properties.SubscriptionIdentifier != nil {
 			return b.disconnectWith(packets.DisconnectSubscriptionIdentifiersNotSupported,
 				"subscription identifiers are not supported")
 		}
-		a.enqueue(func(ctx context.Context) { b.subscribe(ctx, p) })
+		a.enqueue(len(frame), func(ctx context.Context) { b.subscribe(ctx, p) })
 	case *packets.Unsubscribe:
-		a.enqueue(func(ctx context.Context) { b.unsubscribe(ctx, p) })
+		a.enqueue(len(frame), func(ctx context.Context) { b.unsubscribe(ctx, p) })
 	case *packets.Disconnect:
-		if p.ReasonCode == packets.DisconnectDisconnectWithWillMessage {
-			a.log.Warn("compat: DISCONNECT with will message: the modem disconnects cleanly, the will is not published")
-		}
-		a.enqueue(a.disconnect)
+		a.requestDisconnect(len(frame), p.ReasonCode == packets.DisconnectDisconnectWithWillMessage)
 	case *packets.Auth:
 		return b.disconnectWith(packets.DisconnectProtocolError, "AUTH without an authentication method")
 	default:
@@ -293,10 +303,7 @@ func (b *broker5) publish(ctx context.Context, p *packets.Publish) {
 	}
 	switch p.QoS {
 	case 1:
-		cp := packets.NewControlPacket(packets.PUBACK)
-		ack := cp.Content.(*packets.Puback)
-		ack.PacketID, ack.ReasonCode, ack.Properties = p.PacketID, rc, b.reason(text)
-		a.send(encode5(cp))
+		a.send(ack5(packets.PUBACK, p.PacketID, rc, b.reason(text)))
 	case 2:
 		if rc == 0 {
 			b.awaitRel[p.PacketID] = true
@@ -306,21 +313,27 @@ func (b *broker5) publish(ctx context.Context, p *packets.Publish) {
 }
 
 func (b *broker5) pubrec(id uint16, rc byte, text string) {
-	cp := packets.NewControlPacket(packets.PUBREC)
-	rec := cp.Content.(*packets.Pubrec)
-	rec.PacketID, rec.ReasonCode, rec.Properties = id, rc, b.reason(text)
-	b.a.send(encode5(cp))
+	b.a.send(ack5(packets.PUBREC, id, rc, b.reason(text)))
 }
 
 func (b *broker5) pubrel(id uint16) {
-	cp := packets.NewControlPacket(packets.PUBCOMP)
-	comp := cp.Content.(*packets.Pubcomp)
-	comp.PacketID = id
+	var rc byte
 	if !b.awaitRel[id] {
-		comp.ReasonCode = packets.PubcompPacketIdentifierNotFound
+		rc = packets.PubcompPacketIdentifierNotFound
 	}
 	delete(b.awaitRel, id)
-	b.a.send(encode5(cp))
+	b.a.send(ack5(packets.PUBCOMP, id, rc, nil))
+}
+
+// refuseOversize answers a packet over the Maximum Packet Size of the
+// CONNACK with DISCONNECT 0x95 (packet too large).
+func (b *broker5) refuseOversize(big *oversize) error {
+	return b.disconnectWith(packets.DisconnectPacketTooLarge, big.Error())
+}
+
+// takenOver sends DISCONNECT 0x8E (session taken over).
+func (b *broker5) takenOver() {
+	_ = b.disconnectWith(packets.DisconnectSessionTakenOver, "a new connection with the same client ID took the session over")
 }
 
 // subscribeRefusal says why a subscription option cannot be carried by the

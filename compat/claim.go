@@ -65,8 +65,11 @@ func (t *releaseTracker) end(m *atmodem.Modem) {
 // claimSession takes client index `index` of m (the lowest free one when
 // index < 0). While another adapter of this package is still giving an
 // index of m back, it waits for that until ctx ends; otherwise an index in
-// use fails at once with atmodem.ErrIndexInUse or atmodem.ErrNoFreeIndex.
-func claimSession(ctx context.Context, m *atmodem.Modem, index int) (*atmodem.Session, error) {
+// use fails at once with atmodem.ErrIndexInUse or atmodem.ErrNoFreeIndex,
+// unless waitAny is set: then it waits for any index to be given back
+// until ctx ends (Serve: a client that reconnects right after another one
+// left may come before the gateway has read that one's DISCONNECT).
+func claimSession(ctx context.Context, m *atmodem.Modem, index int, waitAny bool) (*atmodem.Session, error) {
 	for {
 		releasing, changed := releases.watch(m)
 		var s *atmodem.Session
@@ -79,7 +82,8 @@ func claimSession(ctx context.Context, m *atmodem.Modem, index int) (*atmodem.Se
 		if err == nil {
 			return s, nil
 		}
-		if !releasing || !(errors.Is(err, atmodem.ErrIndexInUse) || errors.Is(err, atmodem.ErrNoFreeIndex)) {
+		inUse := errors.Is(err, atmodem.ErrIndexInUse) || errors.Is(err, atmodem.ErrNoFreeIndex)
+		if !inUse || !(releasing || waitAny) {
 			return nil, fmt.Errorf("compat: %w", err)
 		}
 		select {

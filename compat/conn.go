@@ -1,6 +1,7 @@
 package compat
 
 import (
+	"errors"
 	"io"
 	"net"
 	"strconv"
@@ -28,9 +29,10 @@ const pipeLimit = 64 << 10
 // ...), so the client's own connection-lost and reconnect logic takes over.
 // Deadlines fail with os.ErrDeadlineExceeded, a net.Error whose Timeout
 // reports true. Close (like the client's DISCONNECT) makes the adapter send
-// DISC and REL to the modem and give the client index back; after a loss the
-// index stays acquired on the modem, so that the reconnect only sends
-// CONNECT.
+// DISC and REL to the modem and give the client index back (after a Close
+// without DISCONNECT it publishes the client's will first, as a broker
+// would); after a loss the index stays acquired on the modem, so that the
+// reconnect only sends CONNECT.
 type Conn struct {
 	toBroker *pipe // written by the client, read by the adapter
 	toClient *pipe // written by the adapter, read by the client
@@ -44,7 +46,9 @@ type Conn struct {
 
 	closeOnce sync.Once
 	closed    chan struct{}
-	onClose   func() // tells the adapter at once (the index is on its way back)
+	onClose   func()          // tells the adapter at once (the index is on its way back)
+	ended     <-chan struct{} // closed when the adapter has given the index back
+	endWait   time.Duration   // how long Close waits for ended
 }
 
 // newConn returns the client end of a fresh in-memory connection and its
@@ -98,9 +102,12 @@ func (c *Conn) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// Close closes the connection. The adapter still processes what was written
-// before (a DISCONNECT, say), then disconnects the modem's client index and
-// gives it back. Close is idempotent.
+// Close closes the connection and waits until the adapter has carried out
+// what was written before (a DISCONNECT, say), disconnected the modem's
+// client index (publishing the client's will first when it did not send
+// DISCONNECT) and given the index back: once Close returns, the modem has
+// answered every command of this connection, so the application may close
+// the modem. It waits 20 seconds at most. Close is idempotent.
 func (c *Conn) Close() error {
 	c.closeOnce.Do(func() {
 		close(c.closed)
@@ -112,6 +119,14 @@ func (c *Conn) Close() error {
 		c.toClient.discard()
 		c.rdl.stop()
 		c.wdl.stop()
+		if c.ended != nil {
+			t := time.NewTimer(c.endWait)
+			defer t.Stop()
+			select {
+			case <-c.ended:
+			case <-t.C:
+			}
+		}
 	})
 	return nil
 }
@@ -158,6 +173,20 @@ func (s *serverEnd) send(b []byte) error {
 	_, err := s.c.toClient.write(b, s.abort)
 	return err
 }
+
+// stopReading ends the adapter's reads at once (it gave up).
+func (s *serverEnd) stopReading() {
+	s.c.toBroker.close(net.ErrClosed)
+	s.c.toBroker.discard()
+}
+
+// takeover ends the adapter's reads once it has read what the client
+// already wrote: an in-memory client's packets are all there.
+func (s *serverEnd) takeover(time.Duration) { s.c.toBroker.close(errSessionTakenOver) }
+
+// errSessionTakenOver ends the reads of a connection whose session a new
+// connection with the same client ID took over.
+var errSessionTakenOver = errors.New("compat: session taken over by a new connection with the same client ID")
 
 // shutdown ends the connection from the broker's side: the client reads
 // what was already sent, then err; its writes fail with err.

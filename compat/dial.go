@@ -16,7 +16,8 @@ import (
 // speaks to the broker at server through the modem. server is tcp:// or
 // mqtt:// for plain MQTT, ssl://, tls:// or mqtts:// for TLS with the SSL
 // context of WithTLS. The modem connects when the client's CONNECT
-// arrives; Close (or the client's DISCONNECT) disconnects it.
+// arrives; Close (or the client's DISCONNECT) disconnects it, and Close
+// returns once the modem has answered.
 //
 // Use it for paho.golang's ClientConfig.Conn. While an earlier connection
 // of this package on the same modem is still giving its index back, Dial
@@ -26,13 +27,13 @@ func Dial(ctx context.Context, m *atmodem.Modem, server string, opts ...Option) 
 	if m == nil {
 		return nil, fmt.Errorf("compat: Dial %s: nil modem: %w", server, atmodem.ErrInvalidParameter)
 	}
-	if _, err := atmodem.ParseBroker(server); err != nil {
+	if err := checkServer(server); err != nil {
 		return nil, fmt.Errorf("compat: Dial: %w", err)
 	}
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	sess, err := claimSession(ctx, m, cfg.index)
+	sess, err := claimSession(ctx, m, cfg.index, false)
 	if err != nil {
 		return nil, fmt.Errorf("compat: Dial %s: %w", server, err)
 	}
@@ -40,6 +41,7 @@ func Dial(ctx context.Context, m *atmodem.Modem, server string, opts ...Option) 
 	a := newAdapter(cfg, m, sess, server)
 	end.abort = a.stopped
 	c.onClose = a.releasing
+	c.ended, c.endWait = a.done, cfg.cleanupTimeout
 	a.start(end)
 	return c, nil
 }

@@ -6,10 +6,11 @@ import (
 	"io"
 )
 
-// maxPacketSize is the largest MQTT packet the adapter accepts from a
+// maxPacketSize is the largest MQTT packet the adapter reads from a
 // client: room for a 10240-byte payload or will message plus a 1024-byte
 // topic, credentials and MQTT 5 properties. MQTT 5 clients learn it from
-// the CONNACK's Maximum Packet Size.
+// the CONNACK's Maximum Packet Size; a larger packet from an MQTT 3.1.1
+// client is a message the modem cannot carry (see refuseOversize).
 const maxPacketSize = 32 << 10
 
 // errMalformed marks input that is not MQTT; errTooLarge, with it, a packet
@@ -18,6 +19,21 @@ var (
 	errMalformed = errors.New("compat: malformed packet")
 	errTooLarge  = errors.New("packet too large")
 )
+
+// oversize is the error of a packet over the maximum size: its fixed header
+// was read, its body of length bytes was not (the reader may skip it).
+type oversize struct {
+	header byte // first byte of the fixed header: type and flags
+	length int  // remaining length
+	max    int
+}
+
+func (o *oversize) Error() string {
+	return fmt.Sprintf("%v: %v: %d bytes, the maximum is %d", errMalformed, errTooLarge, o.length, o.max)
+}
+
+// Unwrap makes errors.Is find errMalformed and errTooLarge.
+func (o *oversize) Unwrap() []error { return []error{errMalformed, errTooLarge} }
 
 // readFrame reads one whole MQTT control packet (fixed header, remaining
 // length, body) so that it can be handed to the packet library of the
@@ -45,7 +61,7 @@ func readFrame(r io.Reader, max int) ([]byte, error) {
 		}
 	}
 	if length > max {
-		return nil, fmt.Errorf("%w: %w: %d bytes, the maximum is %d", errMalformed, errTooLarge, length, max)
+		return nil, &oversize{header: hdr[0], length: length, max: max}
 	}
 	frame := make([]byte, n+length)
 	copy(frame, hdr[:n])
@@ -92,4 +108,32 @@ func recoverMalformed(err *error) {
 	if r := recover(); r != nil {
 		*err = fmt.Errorf("%w: decoder panic: %v", errMalformed, r)
 	}
+}
+
+// skipPublish reads the topic of a PUBLISH whose fixed header (remaining
+// length n) was read, and skips the rest of it.
+func skipPublish(r io.Reader, n int) (string, error) {
+	var l [2]byte
+	if _, err := io.ReadFull(r, l[:]); err != nil {
+		return "", unexpected(err)
+	}
+	tlen := min(int(l[0])<<8|int(l[1]), n-2)
+	topic := make([]byte, tlen)
+	if _, err := io.ReadFull(r, topic); err != nil {
+		return "", unexpected(err)
+	}
+	if _, err := io.CopyN(io.Discard, r, int64(n-2-tlen)); err != nil {
+		return "", unexpected(err)
+	}
+	return string(topic), nil
+}
+
+// logTopic shortens a topic for a log line: topics the modem refuses can
+// be 65535 bytes long.
+func logTopic(t string) string {
+	const keep = 100
+	if len(t) <= keep {
+		return t
+	}
+	return fmt.Sprintf("%s… (%d bytes)", t[:keep], len(t))
 }

@@ -22,6 +22,11 @@ type config struct {
 	publishTimeout    time.Duration
 	disconnectTimeout time.Duration
 	cleanupTimeout    time.Duration
+	auth              Authenticator // nil: every client is let in
+	// brokerUser and brokerPassword replace the client's credentials
+	// when brokerCreds is set.
+	brokerCreds                bool
+	brokerUser, brokerPassword string
 }
 
 func newConfig(opts []Option) config {
@@ -105,6 +110,32 @@ func WithPublishTimeout(d time.Duration) Option { return func(c *config) { c.pub
 // default 60 s).
 func WithDisconnectTimeout(d time.Duration) Option {
 	return func(c *config) { c.disconnectTimeout = d }
+}
+
+// Authenticator checks the user name and password of a client's CONNECT;
+// *listener.Authenticator of the gateway is one. Authenticate returns nil
+// to let the client in.
+type Authenticator interface {
+	Authenticate(username string, password []byte) error
+}
+
+// WithAuthenticator makes Serve (and Dial) check each client's credentials
+// before anything reaches the modem: a CONNECT without a user name is
+// answered "not authorized" (3.1.1 return code 5, MQTT 5 0x87), one whose
+// credentials a refuses "bad user name or password" (4, 0x86), and no
+// client index is taken for either. The credentials a lets in stay
+// local: the modem connects with those of WithBrokerCredentials, or with
+// none.
+func WithAuthenticator(a Authenticator) Option { return func(c *config) { c.auth = a } }
+
+// WithBrokerCredentials sets the user name and password the modem connects
+// to the broker with, whatever the client's CONNECT carries (by default
+// the client's own are passed on, unless WithAuthenticator is used). An
+// empty username sends none.
+func WithBrokerCredentials(username, password string) Option {
+	return func(c *config) {
+		c.brokerCreds, c.brokerUser, c.brokerPassword = true, username, password
+	}
 }
 
 // TLSFromFiles builds a TLSConfig from PEM or DER files on this computer:

@@ -1,9 +1,11 @@
 package compat
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"testing"
 	"time"
 
@@ -96,4 +98,49 @@ func TestOptionChecks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestServeRefusesBadBroker: a broker URL the modem cannot carry is an
+// error of Serve and Dial at once, not a refusal of every client later.
+func TestServeRefusesBadBroker(t *testing.T) {
+	m := atmodem.New(newNopPort())
+	defer m.Close()
+	for _, server := range []string{`tcp://a"b:1883`, "tcp://a\rb:1883", "http://broker:1883"} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		served := make(chan error, 1)
+		go func() { served <- Serve(ln, m, server) }()
+		select {
+		case err := <-served:
+			if err == nil {
+				t.Errorf("Serve(%q) returned nil", server)
+			}
+		case <-time.After(waitTimeout):
+			t.Errorf("Serve(%q) accepts clients", server)
+			ln.Close()
+			<-served
+		}
+		ln.Close()
+		if c, err := Dial(context.Background(), m, server); err == nil {
+			c.Close()
+			t.Errorf("Dial(%q) dialled", server)
+		}
+	}
+}
+
+// nopPort is an AT port that never answers: nothing may be written to it.
+type nopPort struct{ closed chan struct{} }
+
+func newNopPort() *nopPort { return &nopPort{closed: make(chan struct{})} }
+
+func (p *nopPort) Read([]byte) (int, error) {
+	<-p.closed
+	return 0, io.EOF
+}
+func (p *nopPort) Write(b []byte) (int, error) { panic(fmt.Sprintf("wrote %q to the modem", b)) }
+func (p *nopPort) Close() error {
+	close(p.closed)
+	return nil
 }

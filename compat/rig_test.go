@@ -48,7 +48,15 @@ func newRigOn(t testing.TB, kind, user, pass string, model simcom.Model) *rig {
 // rigWith puts the emulated modem in front of broker b.
 func rigWith(t testing.TB, b testBroker, model simcom.Model) *rig {
 	t.Helper()
-	sim, err := modemsim.New(modemsim.Config{Model: model, Broker: b.URL()})
+	return rigWithConfig(t, b, modemsim.Config{Model: model})
+}
+
+// rigWithConfig puts an emulated modem configured by cfg in front of
+// broker b.
+func rigWithConfig(t testing.TB, b testBroker, cfg modemsim.Config) *rig {
+	t.Helper()
+	cfg.Broker = b.URL()
+	sim, err := modemsim.New(cfg)
 	if err != nil {
 		_ = b.Close()
 		t.Fatal(err)
@@ -57,7 +65,7 @@ func rigWith(t testing.TB, b testBroker, model simcom.Model) *rig {
 	if os.Getenv("COMPAT_TRACE") != "" {
 		opts = append(opts, atmodem.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	}
-	m := atmodem.New(sim.Conn(), append(opts, atmodem.WithModel(model))...)
+	m := atmodem.New(sim.Conn(), append(opts, atmodem.WithModel(cfg.Model))...)
 	t.Cleanup(func() {
 		_ = m.Close()
 		_ = sim.Close()

@@ -1,6 +1,7 @@
 package compat
 
 import (
+	"maps"
 	"sync"
 
 	"github.com/cellmqtt/cellmqtt/internal/topic"
@@ -41,4 +42,18 @@ func (s *subscriptions) qos(name string) (byte, bool) {
 		}
 	}
 	return best, found
+}
+
+// reset replaces the filters (those of a resumed persistent session).
+func (s *subscriptions) reset(filters map[string]byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.filters = filters
+}
+
+// snapshot returns a copy of the filters.
+func (s *subscriptions) snapshot() map[string]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.filters)
 }

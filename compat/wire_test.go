@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -223,26 +224,40 @@ func TestV311RawAnswers(t *testing.T) {
 		return encode311(c)
 	}
 	tests := []struct {
-		name string
-		in   []byte
-		want []byte
+		name    string
+		in      []byte
+		want    []byte
+		thenEOF bool // the adapter closes the connection after want
 	}{
-		{"unknown protocol level", connect(6, "x", true), []byte{0x20, 0x02, 0x00, 0x01}},
-		{"empty client ID without clean session", connect(4, "", false), []byte{0x20, 0x02, 0x00, 0x02}},
+		{"unknown protocol level", connect(6, "x", true), []byte{0x20, 0x02, 0x00, 0x01}, true},
+		{"empty client ID without clean session", connect(4, "", false), []byte{0x20, 0x02, 0x00, 0x02}, true},
 		{"retained will", func() []byte {
 			c := packets.NewControlPacket(packets.Connect).(*packets.ConnectPacket)
 			c.ProtocolName, c.ProtocolVersion, c.ClientIdentifier, c.CleanSession, c.Keepalive = "MQTT", 4, "w", true, 30
 			c.WillFlag, c.WillTopic, c.WillMessage, c.WillRetain = true, "w", []byte("x"), true
 			return encode311(c)
-		}(), []byte{0x20, 0x02, 0x00, 0x03}},
-		{"accepted, then PINGRESP", append(connect(4, "raw311", true), 0xC0, 0x00), []byte{0x20, 0x02, 0x00, 0x00, 0xD0, 0x00}},
-		{"accepted, oversized QoS 1 publish still acknowledged (MQTT-3.3.5-2)",
-			append(connect(4, "raw311b", true), func() []byte {
-				p := packets.NewControlPacket(packets.Publish).(*packets.PublishPacket)
-				p.TopicName, p.Qos, p.MessageID, p.Payload = "big", 1, 3, make([]byte, 10241)
-				return encode311(p)
-			}()...),
-			[]byte{0x20, 0x02, 0x00, 0x00, 0x40, 0x02, 0x00, 0x03}},
+		}(), []byte{0x20, 0x02, 0x00, 0x03}, true},
+		{"accepted, then PINGRESP", append(connect(4, "raw311", true), 0xC0, 0x00), []byte{0x20, 0x02, 0x00, 0x00, 0xD0, 0x00}, false},
+		// MQTT 3.1.1 cannot refuse a message: a QoS 1 message the modem
+		// cannot carry ends the connection unacknowledged (MQTT-3.3.5-2),
+		// so the client does not take it as delivered.
+		{"accepted, oversized QoS 1 publish closes the connection without PUBACK",
+			append(connect(4, "raw311b", true), publish311("big", 1, 3, 10241)...),
+			[]byte{0x20, 0x02, 0x00, 0x00}, true},
+		{"accepted, QoS 2 publish to an over-long topic closes the connection without PUBREC",
+			append(connect(4, "raw311c", true), publish311Topic(strings.Repeat("t", 1025), 2, 4, 10)...),
+			[]byte{0x20, 0x02, 0x00, 0x00}, true},
+		{"accepted, QoS 1 packet over 32 KiB closes the connection without PUBACK",
+			append(connect(4, "raw311d", true), publish311("big", 1, 5, 40000)...),
+			[]byte{0x20, 0x02, 0x00, 0x00}, true},
+		// QoS 0 has no answer to give: the message is dropped (and
+		// logged), the connection goes on.
+		{"accepted, oversized QoS 0 publish dropped, connection goes on",
+			append(append(connect(4, "raw311e", true), publish311("big", 0, 0, 10241)...), 0xC0, 0x00),
+			[]byte{0x20, 0x02, 0x00, 0x00, 0xD0, 0x00}, false},
+		{"accepted, QoS 0 packet over 32 KiB skipped, connection goes on",
+			append(append(connect(4, "raw311f", true), publish311("big", 0, 0, 70000)...), 0xC0, 0x00),
+			[]byte{0x20, 0x02, 0x00, 0x00, 0xD0, 0x00}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -257,8 +272,26 @@ func TestV311RawAnswers(t *testing.T) {
 			if !bytes.Equal(got, tt.want) {
 				t.Errorf("answer % x, want % x", got, tt.want)
 			}
+			if tt.thenEOF {
+				if n, err := c.Read(make([]byte, 16)); err == nil {
+					t.Errorf("read %d more bytes; want the connection closed", n)
+				}
+			}
 		})
 	}
+}
+
+// publish311 encodes a 3.1.1 PUBLISH with a payload of n bytes.
+func publish311(topic string, qos byte, id uint16, n int) []byte {
+	return publish311Topic(topic, qos, id, n)
+}
+
+// publish311Topic encodes a 3.1.1 PUBLISH to topic with a payload of n
+// bytes.
+func publish311Topic(topic string, qos byte, id uint16, n int) []byte {
+	p := packets.NewControlPacket(packets.Publish).(*packets.PublishPacket)
+	p.TopicName, p.Qos, p.MessageID, p.Payload = topic, qos, id, make([]byte, n)
+	return encode311(p)
 }
 
 // A SUBSCRIBE of several filters, one of which the broker refuses: the

@@ -24,6 +24,10 @@ type modemFlags struct {
 	apn         string
 	trace       bool
 	sim         bool // run against an in-process emulator and embedded broker
+	// warnings, when set, gets the engine's warnings without --trace.
+	warnings *slog.Logger
+	// simBaud is the emulated line speed with --sim (0: unlimited).
+	simBaud int
 }
 
 // register adds the modem flags to fs.
@@ -117,6 +121,8 @@ func (mf *modemFlags) open(ctx context.Context, stderr io.Writer, startBroker bo
 	}
 	if mf.trace {
 		opts = append(opts, atmodem.WithLogger(traceLogger(stderr)))
+	} else if mf.warnings != nil {
+		opts = append(opts, atmodem.WithLogger(mf.warnings))
 	}
 	l, err := mf.openTransport(ctx, stderr, startBroker)
 	if err != nil {
@@ -183,12 +189,17 @@ func isPortNumber(s string) bool {
 	return true
 }
 
+// simConfig is the emulator configuration of --sim.
+func (mf *modemFlags) simConfig(model atmodem.Model) modemsim.Config {
+	return modemsim.Config{Model: model, Baud: mf.simBaud}
+}
+
 // openSim starts the emulator (and the embedded broker) for --sim.
 func (mf *modemFlags) openSim(l *modemLink, model atmodem.Model, startBroker bool) error {
 	if model == atmodem.AutoDetect {
 		model = atmodem.A7600
 	}
-	cfg := modemsim.Config{Model: model}
+	cfg := mf.simConfig(model)
 	if startBroker {
 		b, err := modemsim.StartEmbeddedBroker(modemsim.EmbeddedOptions{})
 		if err != nil {

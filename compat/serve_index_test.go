@@ -1,0 +1,74 @@
+package compat
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/cellmqtt/cellmqtt/internal/simcom"
+	"github.com/cellmqtt/cellmqtt/modemsim"
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// TestServeIndexOnlyAfterConnect: connections that never send a valid
+// CONNECT take no client index, and are closed after a few seconds; an
+// MQTT client connecting meanwhile is served at once.
+func TestServeIndexOnlyAfterConnect(t *testing.T) {
+	r := newRig(t, modemsim.EmbeddedOptions{}, simcom.A7600)
+	addr := gateway(t, r)
+
+	var idle []net.Conn
+	for i := range 3 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if i == 2 {
+			// Not MQTT: an HTTP request.
+			_, _ = c.Write([]byte("GET / HTTP/1.0\r\n\r\n"))
+		}
+		idle = append(idle, c)
+	}
+	for i := range 2 {
+		c := localClient(t, addr, fmt.Sprintf("after-idle-%d", i), nil)
+		tok := c.Connect()
+		if !tok.WaitTimeout(waitTimeout) || tok.Error() != nil {
+			t.Fatalf("client %d next to idle sockets: %v (return code %d)", i, tok.Error(), tok.(*mqtt.ConnectToken).ReturnCode())
+		}
+		defer c.Disconnect(250)
+	}
+	for i, c := range idle {
+		_ = c.SetReadDeadline(time.Now().Add(waitTimeout))
+		if n, err := c.Read(make([]byte, 64)); err != io.EOF {
+			t.Errorf("idle socket %d: read %d bytes, %v; want the gateway to close it", i, n, err)
+		}
+	}
+}
+
+// TestServeReconnectRightAfterDisconnect: a client that disconnects and
+// reconnects at once, while the other client index is taken, is served
+// every time (the new CONNECT takes the old session over, or waits for
+// its index), never refused with "server unavailable".
+func TestServeReconnectRightAfterDisconnect(t *testing.T) {
+	r := newRig(t, modemsim.EmbeddedOptions{}, simcom.SIM7600)
+	addr := gateway(t, r)
+	other := localClient(t, addr, "reconnect-other", nil)
+	waitToken(t, other.Connect(), "client on the other index")
+	defer other.Disconnect(250)
+
+	c := localClient(t, addr, "reconnect-again", nil)
+	for i := range 25 {
+		tok := c.Connect()
+		if !tok.WaitTimeout(waitTimeout) {
+			t.Fatalf("connect %d: no CONNACK", i)
+		}
+		if err := tok.Error(); err != nil {
+			t.Fatalf("connect %d right after a clean disconnect: %v (return code %d)", i, err, tok.(*mqtt.ConnectToken).ReturnCode())
+		}
+		waitToken(t, c.Publish("reconnect/x", 1, false, fmt.Sprint(i)), "publish")
+		c.Disconnect(250)
+	}
+}
