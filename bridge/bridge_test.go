@@ -1,0 +1,65 @@
+package bridge
+
+import (
+	"testing"
+)
+
+const basicConf = `connection cloud
+address REMOTE
+remote_clientid gw1
+restart_timeout 1 2
+topic sensors/# out 1
+topic cmd/# in 1
+topic chat/# both 1
+topic # both 1 home/ site1/
+`
+
+// TestOutInBoth: out, in and both rules, prefixes and the echo of both
+// rules, with paho clients on both sides.
+func TestOutInBoth(t *testing.T) {
+	remote := startRemote(t)
+	r := newRig(t, remote, basicConf, Options{})
+	r.waitConnected(t)
+	local := connect(t, r.bridge.Addr(), "local-sub", map[string]byte{"sensors/#": 1, "cmd/#": 1, "chat/#": 1, "home/#": 1})
+	far := connect(t, remote, "remote-sub", map[string]byte{"sensors/#": 1, "cmd/#": 1, "chat/#": 1, "site1/#": 1})
+	pub := connect(t, r.bridge.Addr(), "local-pub", nil)
+	farPub := connect(t, remote, "remote-pub", nil)
+
+	pub.publish("sensors/t1", 1, false, "21.5")
+	local.expect("sensors/t1 21.5")
+	far.expect("sensors/t1 21.5")
+
+	farPub.publish("cmd/light", 1, false, "on")
+	far.expect("cmd/light on")
+	local.expect("cmd/light on")
+
+	pub.publish("chat/a", 1, false, "from local")
+	local.expect("chat/a from local")
+	far.expect("chat/a from local")
+	farPub.publish("chat/b", 1, false, "from remote")
+	far.expect("chat/b from remote")
+	local.expect("chat/b from remote")
+
+	pub.publish("home/kitchen", 1, false, "warm")
+	local.expect("home/kitchen warm")
+	far.expect("site1/kitchen warm")
+	farPub.publish("site1/door", 1, false, "open")
+	far.expect("site1/door open")
+	local.expect("home/door open")
+
+	// A marker through every path proves nothing else is on its way: no
+	// echo of chat/a or home/kitchen came back, nothing went round twice.
+	pub.publish("chat/end", 1, false, "marker")
+	local.expect("chat/end marker")
+	far.expect("chat/end marker")
+	farPub.publish("chat/end2", 1, false, "marker")
+	far.expect("chat/end2 marker")
+	local.expect("chat/end2 marker")
+	local.none()
+	far.none()
+	// The modem delivers in order: the echo of chat/end came before
+	// chat/end2, so every echo has been handled.
+	if n := r.bridge.in.echoes.Load(); n != 3 {
+		t.Errorf("echoes dropped: %d, want 3 (chat/a, home/kitchen as site1/kitchen, chat/end)", n)
+	}
+}
