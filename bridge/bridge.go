@@ -64,23 +64,23 @@ type Bridge struct {
 	opts Options
 	log  *slog.Logger
 
-	out    *queue.File   // the out queue when durable
-	outQ   queue.Queue   // the out queue
+	out    *queue.File // the out queue when durable
+	outQ   queue.Queue // the out queue
 	client cellmqtt.Client
 	local  localBroker
 	// localUp is closed once local is set (handlers of the client wait for
 	// it), or when the bridge stops first.
 	localUp     chan struct{}
 	localUpOnce sync.Once
-	echo   *echoFilter
-	sent   *sentWatcher
-	state  *notifier
-	report *statusReporter
-	full   fullLog
-	in     inCounter
+	echo        *echoFilter
+	sent        *sentWatcher
+	state       *notifier
+	report      *statusReporter
+	full        fullLog
+	in          inCounter
 
-	subMu      sync.Mutex // guards subscribed and subscribing
-	subscribed bool
+	subMu       sync.Mutex // guards subscribed and subscribing
+	subscribed  bool
 	subscribing bool
 
 	ctx    context.Context // ends on Close

@@ -35,13 +35,13 @@ type external struct {
 	// out subscriptions and are dropped there.
 	echo *echoFilter
 
-	mu          sync.Mutex        // guards states and freshSub
-	states      map[string][]byte // the latest state message per topic
-	freshSub    bool              // the out subscription was made since the last uplink connect
-	outFilters  map[string]byte
-	stop        chan struct{}
-	done        chan struct{}
-	connected   chan struct{} // capacity 1: the local connection came up
+	mu         sync.Mutex        // guards states and freshSub
+	states     map[string][]byte // the latest state message per topic
+	freshSub   bool              // the out subscription was made since the last uplink connect
+	outFilters map[string]byte
+	stop       chan struct{}
+	done       chan struct{}
+	connected  chan struct{} // capacity 1: the local connection came up
 }
 
 // joinLocal connects to the existing local broker of Options.Local.

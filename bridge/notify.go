@@ -11,13 +11,13 @@ import (
 // the retained will that would set "0" on the remote broker when the
 // bridge disappears.
 type notifier struct {
-	b      *Bridge
-	topic  string
-	kickCh chan struct{} // capacity 1: the state may have changed
-	losses atomic.Uint64 // connection losses reported
+	b       *Bridge
+	topic   string
+	kickCh  chan struct{} // capacity 1: the state may have changed
+	losses  atomic.Uint64 // connection losses reported
 	started atomic.Bool
-	stop   chan struct{}
-	done   chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 func newNotifier(b *Bridge) *notifier {
