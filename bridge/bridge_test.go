@@ -1,7 +1,11 @@
 package bridge
 
 import (
+	"fmt"
+	"net"
 	"testing"
+
+	"github.com/cellmqtt/cellmqtt/modemsim"
 )
 
 const basicConf = `connection cloud
@@ -62,4 +66,78 @@ func TestOutInBoth(t *testing.T) {
 	if n := r.bridge.in.echoes.Load(); n != 3 {
 		t.Errorf("echoes dropped: %d, want 3 (chat/a, home/kitchen as site1/kitchen, chat/end)", n)
 	}
+}
+
+// TestNotificationFlip: the state topic reads 1 when connected, 0 after
+// +CMQTTCONNLOST, 1 again after the reconnect.
+func TestNotificationFlip(t *testing.T) {
+	remote := startRemote(t)
+	r := newRig(t, remote, basicConf+"notification_topic bridge/state\n", Options{})
+	r.waitConnected(t)
+	watch := connect(t, r.bridge.Addr(), "watch", map[string]byte{"bridge/state": 1})
+	watch.expect("bridge/state 1")
+	if err := r.sim.DropConnection(0, modemsim.CauseSocketReset); err != nil {
+		t.Fatal(err)
+	}
+	watch.expect("bridge/state 0", "bridge/state 1")
+}
+
+// TestStoreAndForward: while the network is gone, local clients stay
+// connected and publish; every QoS 1 message the local broker acknowledged
+// arrives in order once the network is back.
+func TestStoreAndForward(t *testing.T) {
+	remote := startRemote(t)
+	r := newRig(t, remote, basicConf+"notification_topic bridge/state\n", Options{QueueDir: t.TempDir()})
+	r.waitConnected(t)
+	far := connect(t, remote, "remote-sub", map[string]byte{"sensors/#": 1})
+	watch := connect(t, r.bridge.Addr(), "watch", map[string]byte{"bridge/state": 1})
+	watch.expect("bridge/state 1")
+	pub := connect(t, r.bridge.Addr(), "local-pub", nil)
+
+	r.sim.NoNetwork()
+	watch.expect("bridge/state 0")
+	const n = 50
+	var want []string
+	for i := range n {
+		p := fmt.Sprintf("m%03d", i)
+		pub.publish("sensors/x", 1, false, p)
+		want = append(want, "sensors/x "+p)
+	}
+	if got := r.bridge.Status().QueueMessages; got != n {
+		t.Errorf("queue holds %d messages while offline, want %d", got, n)
+	}
+	r.sim.RestoreNetwork()
+	watch.expect("bridge/state 1")
+	far.expect(want...)
+	far.none()
+}
+
+// TestRestartSendsQueued: messages queued when the bridge stopped are sent
+// by the next bridge on the same queue directory.
+func TestRestartSendsQueued(t *testing.T) {
+	remote := startRemote(t)
+	dir := t.TempDir()
+	r := newRig(t, remote, basicConf, Options{QueueDir: dir})
+	r.waitConnected(t)
+	far := connect(t, remote, "remote-sub", map[string]byte{"sensors/#": 1})
+	pub := connect(t, r.bridge.Addr(), "local-pub", nil)
+	r.sim.NoNetwork()
+	for i := range 10 {
+		pub.publish("sensors/y", 1, false, fmt.Sprint(i))
+	}
+	pub.client.Disconnect(0)
+	if err := r.bridge.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r.sim.RestoreNetwork()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.opts.Listener = ln
+	r.start(t)
+	for i := range 10 {
+		far.expect(fmt.Sprintf("sensors/y %d", i))
+	}
+	far.none()
 }

@@ -27,6 +27,13 @@ func (b *Bridge) forward(topic string, payload []byte, qos byte, retain bool) er
 	remote := remapOut(b.cfg.Rules, topic)
 	retain = retain && b.cfg.OutgoingRetain
 	b.full.check(b, len(remote)+len(payload))
+	// The echo is expected before the Put: the sender may send the message
+	// and the echo come back before Publish returns.
+	var echo string
+	if b.echoExpected(remote) {
+		echo = echoKey(remote, payload)
+		b.echo.expect(echo)
+	}
 	tok := b.client.Publish(remote, outQoS, retain, payload)
 	// Publish returns after the queue's Put: a token already failed means
 	// the message was not queued (or, rarely, that the modem already
@@ -34,11 +41,14 @@ func (b *Bridge) forward(topic string, payload []byte, qos byte, retain bool) er
 	select {
 	case <-tok.Done():
 		if err := tok.Error(); err != nil {
+			if echo != "" {
+				b.echo.cancel(echo)
+			}
 			return fmt.Errorf("%w: %q: %w", errNotCarried, remote, err)
 		}
 	default:
 	}
-	b.sent.add(tok, remote, payload, b.echoExpected(remote))
+	b.sent.add(tok, echo)
 	return nil
 }
 

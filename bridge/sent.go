@@ -38,14 +38,10 @@ func newSentWatcher(b *Bridge) *sentWatcher {
 	return w
 }
 
-// add follows tok; with echo the remote broker will send the message back
-// to the bridge, which must then not deliver it locally.
-func (w *sentWatcher) add(tok cellmqtt.Token, topic string, payload []byte, echo bool) {
-	m := sentMessage{tok: tok}
-	if echo {
-		m.echo = echoKey(topic, payload)
-		w.b.echo.expect(m.echo)
-	}
+// add follows tok; echo is the echo filter's key of a message the remote
+// broker will send back to the bridge ("" for none).
+func (w *sentWatcher) add(tok cellmqtt.Token, echo string) {
+	m := sentMessage{tok: tok, echo: echo}
 	w.mu.Lock()
 	w.pending = append(w.pending, m)
 	w.mu.Unlock()
