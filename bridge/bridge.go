@@ -23,6 +23,8 @@ type Options struct {
 	// ClientIndex is the modem's MQTT client index (0 or 1); the other
 	// index stays free for another program.
 	ClientIndex int
+	// APN, when set, is configured on PDP context 1 before connecting.
+	APN string
 
 	// Listener is where the embedded local broker accepts clients (plain
 	// TCP, or a TLS listener); the bridge closes it on Close. Nil with an

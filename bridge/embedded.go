@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cellmqtt/cellmqtt"
 	"github.com/cellmqtt/cellmqtt/atmodem"
 	"github.com/cellmqtt/cellmqtt/internal/mochiserver"
 	"github.com/cellmqtt/cellmqtt/queue"
@@ -143,6 +144,10 @@ func (h *localHook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Pack
 		return pk, nil
 	}
 	log := h.e.b.log.With("client", cl.ID, "topic", pk.TopicName, "bytes", len(pk.Payload), "qos", qos, "err", err)
+	if errors.Is(err, cellmqtt.ErrQoS0Dropped) {
+		log.Debug("a QoS 0 message published while the link is down is not kept (as mosquitto does)")
+		return pk, nil
+	}
 	if qos == 0 {
 		log.Warn("a QoS 0 message could not be queued for the remote broker; delivered to local subscribers only")
 		return pk, nil

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cellmqtt/cellmqtt"
 	"github.com/cellmqtt/cellmqtt/queue"
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/eclipse/paho.mqtt.golang/packets"
@@ -184,6 +185,10 @@ func (x *external) onMessage(_ mqtt.Client, m mqtt.Message) {
 	}
 	if err := x.b.forward(m.Topic(), m.Payload(), m.Qos(), m.Retained()); err != nil {
 		if errors.Is(err, queue.ErrClosed) || x.b.ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, cellmqtt.ErrQoS0Dropped) {
+			m.Ack()
 			return
 		}
 		x.b.log.Warn("a local message cannot be queued for the remote broker; dropped", "topic", m.Topic(), "bytes", len(m.Payload()), "err", err)

@@ -39,6 +39,9 @@ func (b *Bridge) startUplink() error {
 	for _, u := range urls {
 		o.AddBroker(u)
 	}
+	if b.opts.APN != "" {
+		o.SetAPN(b.opts.APN)
+	}
 	if b.cfg.RemoteUsername != "" {
 		o.SetUsername(b.cfg.RemoteUsername)
 		o.SetPassword(b.cfg.RemotePassword)
