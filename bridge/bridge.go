@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cellmqtt/cellmqtt"
@@ -81,9 +82,12 @@ type Bridge struct {
 	full        fullLog
 	in          inCounter
 
-	subMu       sync.Mutex // guards subscribed and subscribing
-	subscribed  bool
-	subscribing bool
+	subMu        sync.Mutex // guards isSubscribed and subscribing
+	isSubscribed bool
+	subscribing  bool
+	// settled counts the connections whose subscribe and unsubscribe
+	// requests have completed (tests wait for it).
+	settled atomic.Uint64
 
 	ctx    context.Context // ends on Close
 	cancel context.CancelFunc

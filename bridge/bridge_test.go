@@ -74,8 +74,9 @@ func TestNotificationFlip(t *testing.T) {
 	remote := startRemote(t)
 	r := newRig(t, remote, basicConf+"notification_topic bridge/state\n", Options{})
 	r.waitConnected(t)
+	r.waitSettled(t, 1)
 	watch := connect(t, r.bridge.Addr(), "watch", map[string]byte{"bridge/state": 1})
-	watch.expect("bridge/state 1")
+	watch.skipUntil("bridge/state 1")
 	if err := r.sim.DropConnection(0, modemsim.CauseSocketReset); err != nil {
 		t.Fatal(err)
 	}
@@ -89,9 +90,10 @@ func TestStoreAndForward(t *testing.T) {
 	remote := startRemote(t)
 	r := newRig(t, remote, basicConf+"notification_topic bridge/state\n", Options{QueueDir: t.TempDir()})
 	r.waitConnected(t)
+	r.waitSettled(t, 1)
 	far := connect(t, remote, "remote-sub", map[string]byte{"sensors/#": 1})
 	watch := connect(t, r.bridge.Addr(), "watch", map[string]byte{"bridge/state": 1})
-	watch.expect("bridge/state 1")
+	watch.skipUntil("bridge/state 1")
 	pub := connect(t, r.bridge.Addr(), "local-pub", nil)
 
 	r.sim.NoNetwork()
@@ -119,6 +121,7 @@ func TestRestartSendsQueued(t *testing.T) {
 	dir := t.TempDir()
 	r := newRig(t, remote, basicConf, Options{QueueDir: dir})
 	r.waitConnected(t)
+	r.waitSettled(t, 1)
 	far := connect(t, remote, "remote-sub", map[string]byte{"sensors/#": 1})
 	pub := connect(t, r.bridge.Addr(), "local-pub", nil)
 	r.sim.NoNetwork()

@@ -43,7 +43,7 @@ func startEmbedded(b *Bridge) (*embedded, error) {
 		}
 	}
 	s := mochi.New(&mochi.Options{
-		Logger:       slog.New(minLevel{slog.LevelWarn, b.log.Handler()}),
+		Logger:       slog.New(minLevel{slog.LevelError, b.log.Handler()}),
 		InlineClient: true,
 	})
 	e := &embedded{b: b, server: s, ln: mochiserver.Track(ln)}

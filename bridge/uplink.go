@@ -114,17 +114,23 @@ func (b *Bridge) onConnect() {
 		return
 	}
 	b.state.kick()
-	b.subscribeIn()
-	if b.cfg.AttemptUnsubscribe && !b.cfg.CleanSession {
-		if topics := b.outOnlyRemoteTopics(); len(topics) > 0 {
-			tok := b.client.Unsubscribe(topics...)
-			b.wg.Add(1)
-			go func() {
-				defer b.wg.Done()
-				b.await(tok, "unsubscribing the out-only topics on the remote broker", "topics", topics)
-			}()
-		}
+	sub := b.subscribeIn()
+	var unsub cellmqtt.Token
+	topics := b.outOnlyRemoteTopics()
+	if b.cfg.AttemptUnsubscribe && !b.cfg.CleanSession && len(topics) > 0 {
+		unsub = b.client.Unsubscribe(topics...)
 	}
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		if sub != nil {
+			b.subscribed(sub)
+		}
+		if unsub != nil {
+			b.await(unsub, "unsubscribing the out-only topics on the remote broker", "topics", topics)
+		}
+		b.settled.Add(1)
+	}()
 	b.local.replayRetained()
 }
 
@@ -135,42 +141,47 @@ func (b *Bridge) onLost(err error) {
 }
 
 // subscribeIn subscribes the remote topics of the in rules, unless that
-// succeeded before or is under way.
-func (b *Bridge) subscribeIn() {
+// succeeded before or is under way; it returns the token, or nil.
+func (b *Bridge) subscribeIn() cellmqtt.Token {
+	filters := b.inFilters()
+	if len(filters) == 0 {
+		return nil
+	}
+	b.subMu.Lock()
+	defer b.subMu.Unlock()
+	if b.isSubscribed || b.subscribing {
+		return nil
+	}
+	b.subscribing = true
+	return b.client.SubscribeMultiple(filters, nil)
+}
+
+// subscribed waits for the in subscription's token and records the result.
+func (b *Bridge) subscribed(tok cellmqtt.Token) {
+	ok := b.await(tok, "subscribing the in topics on the remote broker", "filters", b.inFilters())
+	if ok {
+		if st, isSub := tok.(*cellmqtt.SubscribeToken); isSub {
+			for f, code := range st.Result() {
+				if code == cellmqtt.SubscribeFailure {
+					b.log.Error("the remote broker refused a subscription of an in rule", "filter", f)
+				}
+			}
+		}
+	}
+	b.subMu.Lock()
+	b.isSubscribed, b.subscribing = ok, false
+	b.subMu.Unlock()
+}
+
+// inFilters are the remote filters of the in rules with their QoS.
+func (b *Bridge) inFilters() map[string]byte {
 	filters := map[string]byte{}
 	for _, r := range b.cfg.Rules {
 		if r.Direction.in() {
 			filters[r.RemoteTopic()] = max(filters[r.RemoteTopic()], r.QoS)
 		}
 	}
-	if len(filters) == 0 {
-		return
-	}
-	b.subMu.Lock()
-	if b.subscribed || b.subscribing {
-		b.subMu.Unlock()
-		return
-	}
-	b.subscribing = true
-	b.subMu.Unlock()
-	tok := b.client.SubscribeMultiple(filters, nil)
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		ok := b.await(tok, "subscribing the in topics on the remote broker", "filters", filters)
-		if ok {
-			if st, isSub := tok.(*cellmqtt.SubscribeToken); isSub {
-				for f, code := range st.Result() {
-					if code == cellmqtt.SubscribeFailure {
-						b.log.Error("the remote broker refused a subscription of an in rule", "filter", f)
-					}
-				}
-			}
-		}
-		b.subMu.Lock()
-		b.subscribed, b.subscribing = ok, false
-		b.subMu.Unlock()
-	}()
+	return filters
 }
 
 // outOnlyRemoteTopics are the remote topics of out rules that no in rule
