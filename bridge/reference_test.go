@@ -97,22 +97,7 @@ func runScenario(t *testing.T, local, remote string) map[string][]string {
 	}
 	lp := connect(t, local, "LP", nil)
 	rp := connect(t, remote, "RP", nil)
-	probe := connect(t, local, "probe", map[string]byte{"probe/#": 0})
-
-	// The bridge is up and subscribed on the remote broker once a probe
-	// published there reaches the local broker.
-	deadline := time.Now().Add(waitTimeout)
-	for ok := false; !ok; {
-		if time.Now().After(deadline) {
-			t.Fatal("no probe crossed the bridge")
-		}
-		rp.client.Publish("probe/x", 0, false, "p")
-		select {
-		case <-probe.ch:
-			ok = true
-		case <-time.After(200 * time.Millisecond): // the next probe
-		}
-	}
+	waitProbe(t, rp, local)
 
 	lp.publish("sensors/t", 1, false, "1")
 	lp.publish("sensors/t", 1, false, "2")

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -205,6 +206,23 @@ func (c *collector) expect(want ...string) {
 			c.t.Fatalf("%s: %q did not arrive", c.name, w)
 		}
 	}
+}
+
+// collect waits for n messages and returns them sorted.
+func (c *collector) collect(n int) []string {
+	c.t.Helper()
+	var got []string
+	timeout := time.After(waitTimeout)
+	for len(got) < n {
+		select {
+		case m := <-c.ch:
+			got = append(got, m)
+		case <-timeout:
+			c.t.Fatalf("%s: %d of %d messages arrived: %q", c.name, len(got), n, got)
+		}
+	}
+	slices.Sort(got)
+	return got
 }
 
 // received is everything received so far.
