@@ -14,11 +14,14 @@ import (
 	"time"
 )
 
+// interop reports whether CELLMQTT_INTEROP=1 asks for the mosquitto tests.
+func interop() bool { return os.Getenv("CELLMQTT_INTEROP") == "1" }
+
 // requireInterop skips the test unless CELLMQTT_INTEROP=1; under it, the
 // mosquitto packages must be installed.
 func requireInterop(t testing.TB) {
 	t.Helper()
-	if os.Getenv("CELLMQTT_INTEROP") != "1" {
+	if !interop() {
 		t.Skip("interop test against mosquitto: set CELLMQTT_INTEROP=1 (needs the mosquitto and mosquitto-clients packages)")
 	}
 	for _, tool := range []string{"mosquitto_pub", "mosquitto_sub"} {
