@@ -16,6 +16,7 @@ topic sensors/# out 1
 topic cmd/# in 1
 topic chat/# both 1
 topic # both 1 home/ site1/
+topic probe/# in 0
 `
 
 // TestOutInBoth: out, in and both rules, prefixes and the echo of both
