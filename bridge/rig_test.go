@@ -114,11 +114,7 @@ func (r *rig) waitConnected(t testing.TB) {
 }
 
 // waitSettled waits until the subscribe and unsubscribe requests of n
-// connections have completed. Tests that inject a fault wait for it:
-// a +CMQTTCONNLOST while an AT+CMQTTSUB or AT+CMQTTUNSUB waits for its
-// result blocks the AT port until that command's timeout (the loss does not
-// cancel it: the issue "No message lost on real firmware", point 6, which
-// the lead is fixing in the root client).
+// connections have completed, so a test's fault finds the bridge idle.
 func (r *rig) waitSettled(t testing.TB, n uint64) {
 	t.Helper()
 	deadline := time.Now().Add(waitTimeout)
