@@ -52,6 +52,7 @@ func echoKey(topic string, payload []byte) string {
 func (f *echoFilter) expect(key string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.sweep()
 	e := f.entries[key]
 	if e == nil {
 		e = &echoEntry{}
