@@ -256,7 +256,7 @@ func onlyValue(want, reason string) func(*Config, string) error {
 func setAddresses(c *Config, v string) error {
 	f := strings.Fields(v)
 	if len(f) == 0 {
-		return errors.New("want address[:port] [address[:port]] ...")
+		return errors.New("want one or more address[:port]")
 	}
 	for _, a := range f {
 		if _, _, err := splitAddress(a); err != nil {
