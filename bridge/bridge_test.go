@@ -1,11 +1,15 @@
 package bridge
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/cellmqtt/cellmqtt/modemsim"
+	"github.com/cellmqtt/cellmqtt/queue"
 )
 
 const basicConf = `connection cloud
@@ -145,4 +149,70 @@ func TestRestartSendsQueued(t *testing.T) {
 		far.expect(fmt.Sprintf("sensors/y %d", i))
 	}
 	far.none()
+}
+
+// TestStatusTopic: the retained JSON status carries the link state, the
+// modem's signal and registration, and the queue depth.
+func TestStatusTopic(t *testing.T) {
+	remote := startRemote(t)
+	r := newRig(t, remote, basicConf, Options{StatusTopic: "gw/status", StatusInterval: time.Second})
+	r.waitConnected(t)
+	r.waitSettled(t, 1)
+	watch := connect(t, r.bridge.Addr(), "watch", map[string]byte{"gw/status": 1})
+	deadline := time.After(waitTimeout)
+	for {
+		var m string
+		select {
+		case m = <-watch.ch:
+		case <-deadline:
+			t.Fatal("no status with the link up arrived")
+		}
+		var st Status
+		if err := json.Unmarshal([]byte(strings.TrimPrefix(m, "gw/status ")), &st); err != nil {
+			t.Fatalf("status %q: %v", m, err)
+		}
+		if !st.Connected {
+			continue // published before the connection
+		}
+		if st.RSSI < 0 || st.RSSI > 31 || st.SignalDBm == nil || st.Registration == "" || st.Error != "" || st.QueueMessages != 0 {
+			t.Errorf("status %+v: want the signal, the registration, an empty queue and no error", st)
+		}
+		return
+	}
+}
+
+// TestRefusedLocalMessages: a QoS 1 message the bridge cannot queue is not
+// acknowledged to an MQTT 3.1.1 publisher (whose connection is closed
+// instead), whether the out queue is full (policy reject) or the modem
+// cannot carry it (a payload over 10240 bytes); the bridge goes on serving
+// the other clients.
+func TestRefusedLocalMessages(t *testing.T) {
+	remote := startRemote(t)
+	r := newRig(t, remote, basicConf, Options{QueueMaxMessages: 2, QueuePolicy: queue.Reject})
+	r.waitConnected(t)
+	r.waitSettled(t, 1)
+	r.sim.NoNetwork()
+
+	pub := connect(t, r.bridge.Addr(), "pub", nil)
+	pub.publish("sensors/a", 1, false, "1")
+	pub.publish("sensors/a", 1, false, "2")
+	tok := pub.client.Publish("sensors/a", 1, false, "3")
+	if tok.WaitTimeout(waitTimeout) && tok.Error() == nil {
+		t.Error("a message the full queue refused was acknowledged")
+	}
+	if pub.client.IsConnectionOpen() {
+		t.Error("the publisher of a refused message is still connected")
+	}
+
+	big := connect(t, r.bridge.Addr(), "big", nil)
+	tok = big.client.Publish("sensors/big", 1, false, make([]byte, 10241))
+	if tok.WaitTimeout(waitTimeout) && tok.Error() == nil {
+		t.Error("a payload the modem cannot carry was acknowledged")
+	}
+	// Not for the bridge: delivered locally as usual.
+	other := connect(t, r.bridge.Addr(), "other", map[string]byte{"misc/#": 1})
+	other.publish("misc/x", 1, false, string(make([]byte, 20000)))
+	if got := <-other.ch; len(got) != len("misc/x ")+20000 {
+		t.Errorf("a local-only message of 20000 bytes arrived with %d", len(got))
+	}
 }
