@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/cellmqtt/cellmqtt/modemsim"
 	"github.com/cellmqtt/cellmqtt/queue"
+	"github.com/eclipse/paho.golang/paho"
 )
 
 const basicConf = `connection cloud
@@ -214,5 +216,38 @@ func TestRefusedLocalMessages(t *testing.T) {
 	other.publish("misc/x", 1, false, string(make([]byte, 20000)))
 	if got := <-other.ch; len(got) != len("misc/x ")+20000 {
 		t.Errorf("a local-only message of 20000 bytes arrived with %d", len(got))
+	}
+}
+
+// TestRefusedLocalMessageMQTT5: an MQTT 5 publisher of a QoS 1 message the
+// full queue refuses gets a PUBACK with reason code 0x97 (quota exceeded)
+// and stays connected.
+func TestRefusedLocalMessageMQTT5(t *testing.T) {
+	remote := startRemote(t)
+	r := newRig(t, remote, basicConf, Options{QueueMaxMessages: 1, QueuePolicy: queue.Reject})
+	r.waitConnected(t)
+	r.waitSettled(t, 1)
+	r.sim.NoNetwork()
+
+	conn, err := net.Dial("tcp", r.bridge.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := paho.NewClient(paho.ClientConfig{Conn: conn})
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if _, err := c.Connect(ctx, &paho.Connect{ClientID: "v5", KeepAlive: 30, CleanStart: true}); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Disconnect(&paho.Disconnect{})
+	if pr, err := c.Publish(ctx, &paho.Publish{Topic: "sensors/a", QoS: 1, Payload: []byte("1")}); err != nil || pr.ReasonCode != 0 {
+		t.Fatalf("first message: %v %+v", err, pr)
+	}
+	pr, err := c.Publish(ctx, &paho.Publish{Topic: "sensors/a", QoS: 1, Payload: []byte("2")})
+	if pr == nil || pr.ReasonCode != 0x97 {
+		t.Errorf("the refused message got %+v, %v; want PUBACK 0x97", pr, err)
+	}
+	if pr, err := c.Publish(ctx, &paho.Publish{Topic: "misc/x", QoS: 1, Payload: []byte("local")}); err != nil || pr.ReasonCode != 0 {
+		t.Errorf("a local-only message after the refusal: %v %+v (the client should still be connected)", err, pr)
 	}
 }
