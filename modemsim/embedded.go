@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cellmqtt/cellmqtt/internal/mochiserver"
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -43,7 +44,7 @@ type EmbeddedOptions struct {
 // demo and `cellmqtt sim --broker embedded`.
 type EmbeddedBroker struct {
 	server *mochi.Server
-	ln     *trackingListener
+	ln     *mochiserver.TrackingListener
 	addr   string
 	tls    bool
 	once   sync.Once
@@ -81,7 +82,7 @@ func StartEmbeddedBroker(opts EmbeddedOptions) (*EmbeddedBroker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("modemsim: embedded broker listen on %s: %w", addr, err)
 	}
-	tl := &trackingListener{Listener: raw}
+	tl := mochiserver.Track(raw)
 	var ln net.Listener = tl
 	if opts.TLS != nil {
 		ln = tls.NewListener(tl, opts.TLS)
@@ -148,116 +149,8 @@ func (b *EmbeddedBroker) Publish(topic string, payload []byte, retain bool, qos 
 // Close stops the broker and disconnects its clients. It is safe to call
 // more than once.
 func (b *EmbeddedBroker) Close() error {
-	b.once.Do(func() {
-		// mochi's Close waits for its client goroutines while a connection
-		// accepted just before may still be registering with them (a data
-		// race in mochi): stop accepting, let every accepted connection
-		// reach the broker, then close.
-		_ = b.ln.Close()
-		b.ln.settle(time.Second)
-		// The listeners are closed with closeClients first, so that
-		// mochi's Close finds them closed and skips its own closer.
-		b.server.Listeners.CloseAll(b.closeClients)
-		b.err = b.server.Close()
-	})
+	b.once.Do(func() { b.err = mochiserver.Close(b.server, b.ln, time.Second) })
 	return b.err
-}
-
-// closeClients disconnects the clients of listener id, as mochi's own
-// closer does, without Clients.GetByListener: that takes the clients' read
-// lock twice (via Len), and a client leaving in between (Clients.Delete
-// waits for the write lock, which blocks new readers) deadlocks Close for
-// good (mochi v2.7.9).
-func (b *EmbeddedBroker) closeClients(id string) {
-	for _, cl := range b.server.Clients.GetAll() {
-		if cl.Net.Listener == id && !cl.Closed() {
-			_ = b.server.DisconnectClient(cl, packets.ErrServerShuttingDown)
-		}
-	}
-}
-
-// trackingListener counts the accepted connections the broker has not
-// started to read yet.
-type trackingListener struct {
-	net.Listener
-	mu      sync.Mutex
-	pending int
-	changed chan struct{} // closed and replaced whenever pending drops
-}
-
-// Accept accepts a connection and counts it until its first use.
-func (l *trackingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	l.mu.Lock()
-	l.pending++
-	l.mu.Unlock()
-	return &trackedConn{Conn: c, l: l}, nil
-}
-
-// used records that the broker started with a connection.
-func (l *trackingListener) used() {
-	l.mu.Lock()
-	l.pending--
-	if l.changed != nil {
-		close(l.changed)
-		l.changed = nil
-	}
-	l.mu.Unlock()
-}
-
-// settle waits until every accepted connection was used, at most d.
-func (l *trackingListener) settle(d time.Duration) {
-	limit := time.After(d)
-	for {
-		l.mu.Lock()
-		if l.pending <= 0 {
-			l.mu.Unlock()
-			return
-		}
-		if l.changed == nil {
-			l.changed = make(chan struct{})
-		}
-		ch := l.changed
-		l.mu.Unlock()
-		select {
-		case <-ch:
-		case <-limit:
-			return
-		}
-	}
-}
-
-// trackedConn tells its listener when the broker first reads, writes,
-// sets a deadline on or closes it (all after mochi registered the client).
-type trackedConn struct {
-	net.Conn
-	l    *trackingListener
-	once sync.Once
-}
-
-func (c *trackedConn) use() { c.once.Do(c.l.used) }
-
-func (c *trackedConn) Read(b []byte) (int, error)  { c.use(); return c.Conn.Read(b) }
-func (c *trackedConn) Write(b []byte) (int, error) { c.use(); return c.Conn.Write(b) }
-func (c *trackedConn) Close() error                { c.use(); return c.Conn.Close() }
-func (c *trackedConn) SetDeadline(t time.Time) error {
-	c.use()
-	return c.Conn.SetDeadline(t)
-}
-func (c *trackedConn) SetReadDeadline(t time.Time) error {
-	c.use()
-	return c.Conn.SetReadDeadline(t)
-}
-
-// CloseWrite shuts down the sending half (DropClient).
-func (c *trackedConn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return errors.New("connection cannot close its sending half")
 }
 
 // embeddedAuth is the embedded broker's authentication hook: every client,
