@@ -100,8 +100,23 @@ func (c *client) checkOptions() error {
 	return nil
 }
 
-// openQueue returns the configured queue, or creates the client's own.
+// openQueue returns the queue of a new run; an entry at its head may have
+// been in flight before and is sent with DUP.
 func (c *client) openQueue() (queue.Queue, bool, error) {
+	q, own, err := c.makeQueue()
+	if err != nil {
+		return nil, false, err
+	}
+	if e, ok := q.Peek(); ok && e.Message.QoS > 0 {
+		// Left by an earlier connection or process (a durable queue, or
+		// one given with SetQueue): it may have been in flight.
+		c.dupSet(e.ID)
+	}
+	return q, own, nil
+}
+
+// makeQueue returns the configured queue, or creates the client's own.
+func (c *client) makeQueue() (queue.Queue, bool, error) {
 	if c.opts.Queue != nil {
 		return c.opts.Queue, false, nil
 	}
@@ -119,10 +134,6 @@ func (c *client) openQueue() (queue.Queue, bool, error) {
 	f, err := queue.OpenFile(c.opts.QueueDir, lim, queue.FileOptions{Logger: c.log, OnDamage: c.opts.QueueDamageHandler})
 	if err != nil {
 		return nil, false, fmt.Errorf("cellmqtt: open queue: %w", err)
-	}
-	if e, ok := f.Peek(); ok && e.Message.QoS > 0 {
-		// Left by an earlier process: it may have been in flight.
-		c.dupSet(e.ID)
 	}
 	return f, true, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cellmqtt/cellmqtt/atmodem"
 	"github.com/cellmqtt/cellmqtt/modemsim"
+	"github.com/cellmqtt/cellmqtt/queue"
 )
 
 // The connection manager and the sender driven by a scripted session:
@@ -494,5 +495,27 @@ func TestModemGoneIsFinal(t *testing.T) {
 			t.Fatal("still IsConnected after the modem is gone for good")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestGivenQueueHeadSentWithDup: a queue given with SetQueue that holds a
+// QoS 1 message from an earlier run (the bridge's durable queue) sends it
+// with DUP: it may have been in flight when that run ended.
+func TestGivenQueueHeadSentWithDup(t *testing.T) {
+	q, err := queue.OpenFile(t.TempDir(), queue.Limits{}, queue.FileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if _, err := q.Put(context.Background(), queue.Message{Topic: "left", Payload: []byte("x"), QoS: 1}); err != nil {
+		t.Fatal(err)
+	}
+	sess := newScriptSession()
+	c := scriptedClient(t, sess, func(o *ClientOptions) { o.SetQueue(q) })
+	mustWait(t, "connect", c.Connect())
+	mustWait(t, "publish", c.Publish("next", 1, false, "y"))
+	pubs := sess.published()
+	if len(pubs) != 2 || pubs[0].Topic != "left" || !pubs[0].Dup || pubs[1].Dup {
+		t.Fatalf("publishes %+v, want the left message with DUP, then the new one without", pubs)
 	}
 }
