@@ -173,30 +173,40 @@ func (c *client) request(t completer, op heldOp) {
 // do carries out op on conn. It reports false when the connection was lost
 // under it: the request is then held and carried out on the next connection
 // (a SUB in flight at a loss is made again, and its token completes then).
-// A request the modem refused, or whose outcome is unknown on a link found
-// alive, completes with the error.
+// A request whose outcome is unknown (result 6, no answer) is made again on
+// a link the modem says is alive, up to maxUncertain times: subscribing or
+// unsubscribing twice does no harm. A request the modem refused completes
+// with the error.
 func (c *client) do(conn *connection, op heldOp) bool {
-	err := op.run(conn.ctx, conn.sess)
-	if err == nil {
-		c.touch()
-		op.done(nil)
-		return true
-	}
-	if conn.ctx.Err() != nil {
-		return false
-	}
-	switch atmodem.FateOf(err) {
-	case atmodem.FateLinkDown:
-		conn.report(err)
-		return false
-	case atmodem.FateUnknown:
-		if lerr := c.checkLink(conn); lerr != nil {
-			conn.report(fmt.Errorf("%w (after a request: %w)", lerr, err))
+	for attempt := 1; ; attempt++ {
+		err := op.run(conn.ctx, conn.sess)
+		if err == nil {
+			c.touch()
+			op.done(nil)
+			return true
+		}
+		if conn.ctx.Err() != nil {
 			return false
 		}
+		switch atmodem.FateOf(err) {
+		case atmodem.FateLinkDown:
+			conn.report(err)
+			return false
+		case atmodem.FateUnknown:
+			if lerr := c.checkLink(conn); lerr != nil {
+				conn.report(fmt.Errorf("%w (after a request: %w)", lerr, err))
+				return false
+			}
+			if attempt < maxUncertain && sleepCtx(conn.ctx, retryPause) {
+				continue
+			}
+			if conn.ctx.Err() != nil {
+				return false
+			}
+		}
+		op.done(err)
+		return true
 	}
-	op.done(err)
-	return true
 }
 
 // completer is what request needs of a token.

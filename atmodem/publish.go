@@ -68,9 +68,25 @@ func (s *Session) Publish(ctx context.Context, p Publish) error {
 		}
 	}
 	if err := s.m.PublishMessage(ctx, s.index, p.QoS, pubTimeoutOf(p), p.Retain, p.Dup); err != nil {
+		s.noteLinkDown(err)
 		return s.wrap("publish", err)
 	}
 	return nil
+}
+
+// noteLinkDown handles a request the modem answered with a result code
+// whose fate is link down (9, 11, 26 ...): the modem has no working
+// connection on the index, whatever AT+CMQTTDISC? may still say (firmware
+// that has not noticed the dead socket answers "connected" and 11 to every
+// request until AT+CMQTTDISC). The connection is forgotten and the next
+// Connect sends AT+CMQTTDISC before CONNECT.
+func (s *Session) noteLinkDown(err error) {
+	code, ok := resultCodeOf(err)
+	if !ok || ResultFate(s.m.Model(), code) != FateLinkDown {
+		return
+	}
+	s.m.sessions.setConnected(s.index, 0, 0, nil)
+	s.m.sessions.withState(func(st *modemState) { st.hold(s.index, holdSure) })
 }
 
 // CheckSubscribe validates a topic filter and QoS without writing anything.
@@ -90,7 +106,9 @@ func (s *Session) Subscribe(ctx context.Context, sub Subscription) error {
 	}
 	s.op.Lock()
 	defer s.op.Unlock()
-	return s.wrap("subscribe", s.m.SubscribeTopic(ctx, s.index, sub.Topic, sub.QoS, false))
+	err := s.m.SubscribeTopic(ctx, s.index, sub.Topic, sub.QoS, false)
+	s.noteLinkDown(err)
+	return s.wrap("subscribe", err)
 }
 
 // SubscribeMultiple subscribes several filters in one SUBSCRIBE with
@@ -142,6 +160,12 @@ func (s *Session) Unsubscribe(ctx context.Context, topics ...string) error {
 // stage answers as unsupported, that is remembered for the modem and, as
 // for one filter, single(i) runs for each filter.
 func (s *Session) batchOrEach(what string, n int, refused func(*modemState) *bool, stage func(i int) error, commit func() error, single func(i int) error) error {
+	err := s.batchOrEachOnce(what, n, refused, stage, commit, single)
+	s.noteLinkDown(err)
+	return err
+}
+
+func (s *Session) batchOrEachOnce(what string, n int, refused func(*modemState) *bool, stage func(i int) error, commit func() error, single func(i int) error) error {
 	if n > 1 && !s.flag(refused) {
 		err := stage(0)
 		switch {

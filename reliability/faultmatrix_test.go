@@ -23,12 +23,20 @@ type faultEnv struct {
 	id     string // the client ID at the broker
 	inbox  string // a topic the client is subscribed to
 	pub    publisher
+	subs   int  // filters the faults subscribed
+	strict bool // the client keeps every request through a loss (native)
 }
 
-// fault is one kind of trouble, injected while messages flow.
+// fault is one kind of trouble, injected while messages flow (or, with a
+// nil inject, set up in the emulator before the client opens it).
 type fault struct {
 	name   string
 	inject func(ctx context.Context, e *faultEnv) error
+}
+
+// setups are the faults that happen before the client opens the modem.
+var setups = map[string]modemsim.Booting{
+	"boot during the first command": {Lines: 1},
 }
 
 // faults lists every fault modemsim offers, plus the broker dropping the
@@ -65,6 +73,41 @@ var faults = []fault{
 	{"busy while streaming (corrupted)", streamIn(modemsim.BusyCorrupt)},
 	{"stall 500 ms", func(_ context.Context, e *faultEnv) error { e.sim.Stall(500 * time.Millisecond); return nil }},
 	{"unplug", func(_ context.Context, e *faultEnv) error { e.sim.Unplug(); return nil }},
+	// Real firmware (issue 12): the link dies under a PUB or a SUB.
+	{"PUB result 6, CONNLOST at once", dying(false, modemsim.DyingLink{})},
+	{"PUB result 6, CONNLOST 2 s later", dying(false, modemsim.DyingLink{LostAfter: 2 * time.Second})},
+	{"PUB result 6, no CONNLOST", dying(false, modemsim.DyingLink{NeverLost: true})},
+	{"PUB delivered, result 6, CONNLOST", dying(false, modemsim.DyingLink{Delivered: true})},
+	{"PUB CONNLOST before its result", dying(false, modemsim.DyingLink{NoResult: true})},
+	{"SUB result 6, CONNLOST", dying(true, modemsim.DyingLink{})},
+	{"SUB CONNLOST before its result", dying(true, modemsim.DyingLink{NoResult: true})},
+	{"SUB result 6, no CONNLOST", dying(true, modemsim.DyingLink{NeverLost: true})},
+	{"no network, ACCQ? still listing", func(ctx context.Context, e *faultEnv) error {
+		// The firmware stops the MQTT service at +CMQTTNONET; AT+CMQTTACCQ?
+		// still lists the client while AT+CMQTTACCQ= answers ERROR: only
+		// AT+CMQTTSTART brings it back.
+		n := e.pub.lost().count()
+		e.sim.NoNetwork()
+		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		ok := e.pub.lost().awaitAfter(lctx, n)
+		time.Sleep(time.Second) // the client tries while the network is still down
+		e.sim.RestoreNetwork()
+		if !ok {
+			return fmt.Errorf("no connection loss reported after +CMQTTNONET")
+		}
+		return nil
+	}},
+	{"boot during the first command", nil}, // setup: the modem boots when the client opens it
+	// The port (issue 13).
+	{"stall 12 s, backlog replayed", func(_ context.Context, e *faultEnv) error { e.sim.Stall(12 * time.Second); return nil }},
+	{"reboot inside a 10 KB inbound message", func(_ context.Context, e *faultEnv) error {
+		if err := e.sim.RebootInRX(700); err != nil {
+			return err
+		}
+		return e.broker.Publish(e.inbox, make([]byte, 10000), false, 1)
+	}},
+	{"late echo", func(_ context.Context, e *faultEnv) error { e.sim.LateEcho(3); return nil }},
 	{"broker drops client", func(ctx context.Context, e *faultEnv) error {
 		return whenConnected(ctx, func() error {
 			if !e.broker.DropClient(e.id) {
@@ -73,6 +116,28 @@ var faults = []fault{
 			return nil
 		})
 	}},
+}
+
+// dying makes the link die under the next PUB (or SUB, which the fault
+// makes the client send) of index 0, as d says.
+func dying(sub bool, d modemsim.DyingLink) func(context.Context, *faultEnv) error {
+	return func(ctx context.Context, e *faultEnv) error {
+		if !sub {
+			return e.sim.DyingLinkOnPublish(0, d)
+		}
+		if err := e.sim.DyingLinkOnSubscribe(0, d); err != nil {
+			return err
+		}
+		e.subs++
+		err := e.pub.subscribe(fmt.Sprintf("%s/%d", e.inbox, e.subs), 1)
+		if err != nil && !e.strict {
+			// paho.mqtt.golang fails a SUBSCRIBE the connection was lost
+			// under ("connection lost before Subscribe completed") and
+			// leaves making it again to the application.
+			return nil
+		}
+		return err
+	}
 }
 
 // dropCause drops index 0's broker connection with a +CMQTTCONNLOST cause.
@@ -243,7 +308,12 @@ func (c *cell) run(b *modemsim.EmbeddedBroker, rec *recorder, n, reps int) {
 	defer func() { c.elapsed = time.Since(start) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*waitFor)
 	defer cancel()
-	sim, err := modemsim.New(modemsim.Config{Model: c.model, Broker: b.URL()})
+	cfg := modemsim.Config{Model: c.model, Broker: b.URL()}
+	if boot, ok := setups[c.fault.name]; ok {
+		cfg.Booting = &boot
+		c.applied = reps // the one fault of the cell, before the first command
+	}
+	sim, err := modemsim.New(cfg)
 	if err != nil {
 		c.errorf("emulator: %v", err)
 		return
@@ -256,7 +326,7 @@ func (c *cell) run(b *modemsim.EmbeddedBroker, rec *recorder, n, reps int) {
 		return
 	}
 	defer pub.close()
-	e := &faultEnv{sim: sim, broker: b, id: id, inbox: "in/" + c.key, pub: pub}
+	e := &faultEnv{sim: sim, broker: b, id: id, inbox: "in/" + c.key, pub: pub, strict: c.path.strictTokens}
 	if err := pub.subscribe(e.inbox, 1); err != nil {
 		c.errorf("subscribe: %v", err)
 		return
@@ -264,7 +334,7 @@ func (c *cell) run(b *modemsim.EmbeddedBroker, rec *recorder, n, reps int) {
 	step := n / (reps + 1)
 	var waits []func(context.Context) error
 	for i := range n {
-		if i > 0 && i%step == 0 && c.applied+len(c.errs) < reps {
+		if i > 0 && i%step == 0 && c.applied+len(c.errs) < reps && c.fault.inject != nil {
 			// Messages are flowing: the one half a step back is
 			// confirmed, the ones after it are queued or in flight.
 			// (A paho token may fail although the message is resent.)
