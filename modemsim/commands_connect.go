@@ -112,7 +112,7 @@ func cmdConnect(s *Sim, c atCommand, r *reply) error {
 	cl.gen++
 	gen := cl.gen
 	timeout := s.opTimeout(cl)
-	guard := reconnectGuard - time.Since(cl.droppedAt)
+	guard := reconnectGuard - time.Since(s.droppedAt[idx])
 	r.ok()
 	ev := linkEvents{
 		Message: func(topic string, payload []byte) { s.deliver(idx, gen, topic, payload) },
@@ -324,6 +324,6 @@ func (s *Sim) lostLocked(idx, cause int) {
 	cl.link = nil
 	cl.gen++
 	cl.busy = false
-	cl.droppedAt = time.Now()
+	s.droppedAt[idx] = time.Now()
 	s.urc(fmt.Sprintf("+CMQTTCONNLOST: %d,%d", idx, cause))
 }

@@ -114,6 +114,7 @@ func (s *Sim) runDying(name string, idx int, cl *clientState, r *reply, d DyingL
 		cl.link = deadLink{}
 		cl.busy = false
 		cl.gen++
+		s.droppedAt[idx] = time.Now()
 		dead := cl.gen
 		if !d.NoResult {
 			s.urc(fmt.Sprintf("%s: %d,%d", name, idx, simcom.CodeMessageReceiveFail))

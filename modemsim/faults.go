@@ -54,7 +54,7 @@ func (s *Sim) takeLink(idx int, next brokerLink) (brokerLink, error) {
 	cl.link = next
 	cl.gen++
 	cl.busy = false
-	cl.droppedAt = time.Now()
+	s.droppedAt[idx] = time.Now()
 	return link, nil
 }
 
@@ -68,7 +68,7 @@ func (s *Sim) dropAllLocked(held brokerLink) []brokerLink {
 		var next brokerLink
 		if cl.link != nil {
 			links = append(links, cl.link)
-			cl.droppedAt = time.Now()
+			s.droppedAt[i] = time.Now()
 			next = held
 		}
 		cl.link = next

@@ -159,7 +159,7 @@ type Sim struct {
 	tr       *transcript
 	in       hostReader
 
-	mu    sync.Mutex // guards st, att, dropNext, busy
+	mu    sync.Mutex // guards st, att, drop, busy, abort, dying, boot, droppedAt, lateLines, lateEcho, listen
 	st    modemState
 	att   *attachment
 	drop  bool // DropNextAnswer armed
@@ -167,6 +167,10 @@ type Sim struct {
 	abort chan struct{}          // closed by a reboot: ends a command waiting for prompt data
 	dying map[dyingKey]DyingLink // armed by DyingLinkOnPublish/OnSubscribe
 	boot  bootState
+	// droppedAt is when a fault, a reboot or the broker last took the
+	// connection of each index away (see reconnectGuard). It is the
+	// broker's side of things: a reboot or AT+CMQTTACCQ does not reset it.
+	droppedAt [clientCount]time.Time
 	// lateLines is how many more command lines are echoed late (LateEcho);
 	// lateEcho is the echo held until the next command line.
 	lateLines int

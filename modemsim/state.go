@@ -1,10 +1,6 @@
 package modemsim
 
-import (
-	"time"
-
-	"github.com/cellmqtt/cellmqtt/internal/simcom"
-)
+import "github.com/cellmqtt/cellmqtt/internal/simcom"
 
 // clientCount is the number of MQTT client indices (0 and 1).
 const clientCount = 2
@@ -60,7 +56,6 @@ type clientState struct {
 	busy       bool // an operation with a result URC is in flight
 	conn       connInfo
 	early      []inboundMessage // messages that arrived before the CONNECT result
-	droppedAt  time.Time        // when a fault or the broker last took the connection away
 }
 
 // newClientState is an index in its released state.
