@@ -528,9 +528,10 @@ func (s *Session) connect(ctx context.Context, opts ConnectOptions, b Broker, tl
 // Disconnect sends DISC (timeout 0 or 60-180 s) and REL, and stops the
 // service when no other index of the modem is acquired (asked with
 // AT+CMQTTACCQ?). An index that was not connected is released all the same.
-// AT+CMQTTSTOP answered with 21 (nothing to stop) is success; with 19 (a
-// client is still acquired, by another program) the service is left
-// running. Neither is sent again.
+// AT+CMQTTSTOP answered "+CMQTTSTOP: 21" / ERROR (a client not released:
+// the service keeps running) or "+CMQTTSTOP: 19" / ERROR (stopped with a
+// client still acquired) is understood as the firmware's answer, not a
+// failure, and never sent again.
 func (s *Session) Disconnect(ctx context.Context, timeout time.Duration) error {
 	if _, err := checkDiscTimeout(s.m.Model(), timeout); err != nil {
 		return err
@@ -570,13 +571,18 @@ func (s *Session) Disconnect(ctx context.Context, timeout time.Duration) error {
 	err = s.m.StopService(ctx)
 	if code, ok := resultCodeOf(err); ok {
 		switch code {
-		case CodeNetworkNotOpened, CodeClientNotReleased:
-			err = nil // nothing to stop (SIM7600 answers 21)
-		case CodeClientUsed:
-			// Another program acquired a client meanwhile: it keeps the
-			// service.
-			s.m.trace.event("MQTT service left running: a client is still acquired", err)
+		case CodeNetworkNotOpened:
+			err = nil // nothing to stop
+		case CodeClientNotReleased:
+			// SIM7600: a client is still acquired (another program's,
+			// acquired meanwhile): the service keeps running for it
+			// (M4E5TR0-MUN1R/SIM7600: STOP -> 21, then START -> 23).
+			s.m.trace.event("MQTT service left running: a client is not released", err)
 			return nil
+		case CodeClientUsed:
+			// A7600: the service stopped with a client still acquired
+			// (a SIM7670G log: STOP -> 19, then START -> 0).
+			err = nil
 		}
 	}
 	if err != nil {

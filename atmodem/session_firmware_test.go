@@ -222,11 +222,11 @@ func TestSessionProtocolVersion(t *testing.T) {
 	})
 }
 
-// TestSessionStopAnswers covers issue 12 point 7 (M4E5TR0-MUN1R/SIM7600
-// HOW_IT_WORKS.md): AT+CMQTTSTOP answered "+CMQTTSTOP: 21" / ERROR means
-// nothing was running to stop, and "+CMQTTSTOP: 19" / ERROR that a client
-// is still acquired. Both are understood: Disconnect succeeds and sends
-// STOP once, never again blindly.
+// TestSessionStopAnswers covers issue 12 point 7: AT+CMQTTSTOP answered
+// "+CMQTTSTOP: 21" / ERROR (SIM7600, M4E5TR0-MUN1R/SIM7600 HOW_IT_WORKS.md:
+// a client not released, the service still runs) or "+CMQTTSTOP: 19" /
+// ERROR (a SIM7670G log: stopped with a client still acquired). Both are
+// understood: Disconnect succeeds and sends STOP once, never again blindly.
 func TestSessionStopAnswers(t *testing.T) {
 	for _, code := range []int{21, 19} {
 		t.Run(itoa(code), func(t *testing.T) {

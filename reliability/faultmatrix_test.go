@@ -34,9 +34,12 @@ type fault struct {
 	inject func(ctx context.Context, e *faultEnv) error
 }
 
-// setups are the faults that happen before the client opens the modem.
-var setups = map[string]modemsim.Booting{
-	"boot during the first command": {Lines: 1},
+// setups configure the emulator of a fault's cells: the firmware variant
+// it needs, or (for a fault with a nil inject) the fault itself, before
+// the client opens the modem.
+var setups = map[string]func(cfg *modemsim.Config){
+	"boot during the first command":   func(cfg *modemsim.Config) { cfg.Booting = &modemsim.Booting{Lines: 1} },
+	"no network, ACCQ? still listing": func(cfg *modemsim.Config) { cfg.NoNetListsClients = true },
 }
 
 // faults lists every fault modemsim offers, plus the broker dropping the
@@ -309,8 +312,10 @@ func (c *cell) run(b *modemsim.EmbeddedBroker, rec *recorder, n, reps int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*waitFor)
 	defer cancel()
 	cfg := modemsim.Config{Model: c.model, Broker: b.URL()}
-	if boot, ok := setups[c.fault.name]; ok {
-		cfg.Booting = &boot
+	if setup, ok := setups[c.fault.name]; ok {
+		setup(&cfg)
+	}
+	if c.fault.inject == nil {
 		c.applied = reps // the one fault of the cell, before the first command
 	}
 	sim, err := modemsim.New(cfg)
