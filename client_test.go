@@ -106,11 +106,15 @@ func TestCheckShared(t *testing.T) {
 		{"bad utf8", atmodem.Publish{Topic: "a\xff"}, false},
 		{"wildcard", atmodem.Publish{Topic: "a/+"}, false},
 		{"payload too long", atmodem.Publish{Topic: "a", Payload: make([]byte, 10241)}, false},
+		// Issue 13 point 5: mosquitto closes the connection for these.
+		{"CR LF", atmodem.Publish{Topic: "a/b\r\n", QoS: 1}, false},
+		{"C1 control", atmodem.Publish{Topic: "a\u0085b"}, false},
+		{"DEL", atmodem.Publish{Topic: "a\x7f"}, false},
 	}
 	for _, tt := range pubs {
-		err := checkPublishShared(tt.p)
+		err := atmodem.CheckPublishAnyModel(tt.p)
 		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, atmodem.ErrInvalidParameter)) {
-			t.Errorf("checkPublishShared(%s) = %v", tt.name, err)
+			t.Errorf("CheckPublishAnyModel(%s) = %v", tt.name, err)
 		}
 	}
 	subs := []struct {
@@ -121,10 +125,11 @@ func TestCheckShared(t *testing.T) {
 		{atmodem.Subscription{Topic: "a/#/b"}, false},
 		{atmodem.Subscription{Topic: "a", QoS: 3}, false},
 		{atmodem.Subscription{Topic: ""}, false},
+		{atmodem.Subscription{Topic: "a/\n/#"}, false},
 	}
 	for _, tt := range subs {
-		if err := checkSubscribeShared(tt.s); (err == nil) != tt.ok {
-			t.Errorf("checkSubscribeShared(%+v) = %v", tt.s, err)
+		if err := atmodem.CheckSubscribeAnyModel(tt.s); (err == nil) != tt.ok {
+			t.Errorf("CheckSubscribeAnyModel(%+v) = %v", tt.s, err)
 		}
 	}
 }

@@ -78,8 +78,10 @@ func (s *scriptSession) event(ev atmodem.Event) {
 
 func (s *scriptSession) Index() int                                { return 0 }
 func (s *scriptSession) CheckConnect(atmodem.ConnectOptions) error { return nil }
-func (s *scriptSession) CheckPublish(atmodem.Publish) error        { return nil }
-func (s *scriptSession) CheckSubscribe(atmodem.Subscription) error { return nil }
+func (s *scriptSession) CheckPublish(p atmodem.Publish) error      { return atmodem.CheckPublishAnyModel(p) }
+func (s *scriptSession) CheckSubscribe(sub atmodem.Subscription) error {
+	return atmodem.CheckSubscribeAnyModel(sub)
+}
 func (s *scriptSession) Disconnect(context.Context, time.Duration) error {
 	s.record("disconnect")
 	return nil
@@ -517,5 +519,27 @@ func TestGivenQueueHeadSentWithDup(t *testing.T) {
 	pubs := sess.published()
 	if len(pubs) != 2 || pubs[0].Topic != "left" || !pubs[0].Dup || pubs[1].Dup {
 		t.Fatalf("publishes %+v, want the left message with DUP, then the new one without", pubs)
+	}
+}
+
+// TestControlCharTopicRefused covers issue 13 point 5 at the client: a
+// topic with CR/LF (mosquitto closes the connection for it, so the message
+// was resent after every reconnect, with everything behind it stuck) fails
+// its token at once and never reaches the session or the queue.
+func TestControlCharTopicRefused(t *testing.T) {
+	sess := newScriptSession()
+	c := scriptedClient(t, sess, nil)
+	mustWait(t, "connect", c.Connect())
+	for _, topic := range []string{"a/b\r\n", "a\x00b", "a\u009bb"} {
+		if err := wait(t, c.Publish(topic, 1, false, "x")); !errors.Is(err, atmodem.ErrInvalidParameter) {
+			t.Errorf("publish to %q: %v, want ErrInvalidParameter", topic, err)
+		}
+		if err := wait(t, c.Subscribe(topic, 1, nil)); !errors.Is(err, atmodem.ErrInvalidParameter) {
+			t.Errorf("subscribe to %q: %v, want ErrInvalidParameter", topic, err)
+		}
+	}
+	mustWait(t, "publish", c.Publish("ok", 1, false, "y"))
+	if pubs := sess.published(); len(pubs) != 1 || pubs[0].Topic != "ok" {
+		t.Fatalf("publishes %+v", pubs)
 	}
 }

@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/cellmqtt/cellmqtt/atmodem"
-	"github.com/cellmqtt/cellmqtt/internal/topic"
 	"github.com/cellmqtt/cellmqtt/queue"
 )
 
@@ -54,7 +51,7 @@ func (c *client) Publish(topic string, qos byte, retained bool, payload interfac
 	if sess != nil {
 		err = sess.CheckPublish(p)
 	} else {
-		err = checkPublishShared(p)
+		err = atmodem.CheckPublishAnyModel(p)
 	}
 	if err != nil {
 		t.finish(fmt.Errorf("cellmqtt: publish to %q: %w", topic, err))
@@ -91,48 +88,4 @@ func (c *client) nextMessageID() uint16 {
 			return id
 		}
 	}
-}
-
-// checkPublishShared checks the limits both model families share; it is
-// used before the modem (and so its model) is known.
-func checkPublishShared(p atmodem.Publish) error {
-	switch {
-	case p.QoS > 2:
-		return fmt.Errorf("qos %d out of range 0-2: %w", p.QoS, atmodem.ErrInvalidParameter)
-	case len(p.Topic) < 1 || len(p.Topic) > 1024:
-		return fmt.Errorf("topic length %d out of range 1-1024 bytes: %w", len(p.Topic), atmodem.ErrInvalidParameter)
-	case !utf8.ValidString(p.Topic):
-		return fmt.Errorf("topic is not valid UTF-8: %w", atmodem.ErrInvalidParameter)
-	case strings.ContainsAny(p.Topic, "+#"):
-		return fmt.Errorf("topic %q contains a wildcard: %w", p.Topic, atmodem.ErrInvalidParameter)
-	case hasControl(p.Topic):
-		return fmt.Errorf("topic %q contains a control character: %w", p.Topic, atmodem.ErrInvalidParameter)
-	case len(p.Payload) > 10240:
-		return fmt.Errorf("payload length %d out of range 0-10240 bytes: %w", len(p.Payload), atmodem.ErrInvalidParameter)
-	}
-	return nil
-}
-
-// checkSubscribeShared checks a topic filter against the shared limits; it
-// is used before the modem is known.
-func checkSubscribeShared(s atmodem.Subscription) error {
-	switch {
-	case s.QoS > 2:
-		return fmt.Errorf("qos %d out of range 0-2: %w", s.QoS, atmodem.ErrInvalidParameter)
-	case len(s.Topic) < 1 || len(s.Topic) > 1024:
-		return fmt.Errorf("topic filter length %d out of range 1-1024 bytes: %w", len(s.Topic), atmodem.ErrInvalidParameter)
-	case !utf8.ValidString(s.Topic):
-		return fmt.Errorf("topic filter is not valid UTF-8: %w", atmodem.ErrInvalidParameter)
-	case hasControl(s.Topic):
-		return fmt.Errorf("topic filter %q contains a control character: %w", s.Topic, atmodem.ErrInvalidParameter)
-	case !ValidFilter(s.Topic):
-		return fmt.Errorf("topic filter %q: '+' and '#' must each take a whole level, '#' only the last: %w", s.Topic, atmodem.ErrInvalidParameter)
-	}
-	return nil
-}
-
-// hasControl reports a control character in a topic (internal/topic).
-func hasControl(s string) bool {
-	_, _, found := topic.ControlChar(s)
-	return found
 }

@@ -56,7 +56,7 @@ func (c *client) subscribe(subs []atmodem.Subscription, callback MessageHandler)
 		if sess != nil {
 			err = sess.CheckSubscribe(s)
 		} else {
-			err = checkSubscribeShared(s)
+			err = atmodem.CheckSubscribeAnyModel(s)
 		}
 		if err != nil {
 			t.finishSubscribe(subs, fmt.Errorf("cellmqtt: subscribe %q: %w", s.Topic, err))
@@ -106,7 +106,7 @@ func (c *client) Unsubscribe(topics ...string) Token {
 		if sess != nil {
 			err = sess.CheckSubscribe(atmodem.Subscription{Topic: topic})
 		} else {
-			err = checkSubscribeShared(atmodem.Subscription{Topic: topic})
+			err = atmodem.CheckSubscribeAnyModel(atmodem.Subscription{Topic: topic})
 		}
 		if err != nil {
 			t.finish(fmt.Errorf("cellmqtt: unsubscribe %q: %w", topic, err))

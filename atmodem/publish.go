@@ -26,8 +26,13 @@ type Subscription struct {
 const defaultPubTimeout = 60 * time.Second
 
 // CheckPublish validates p without writing anything.
-func (s *Session) CheckPublish(p Publish) error {
-	model := s.m.Model()
+func (s *Session) CheckPublish(p Publish) error { return checkPublish(s.m.Model(), p) }
+
+// CheckPublishAnyModel validates p before the modem's model is known,
+// against the limits both families share.
+func CheckPublishAnyModel(p Publish) error { return checkPublish(AutoDetect, p) }
+
+func checkPublish(model Model, p Publish) error {
 	if err := checkPubTopic(model, "topic", p.Topic); err != nil {
 		return err
 	}
@@ -90,8 +95,13 @@ func (s *Session) noteLinkDown(err error) {
 }
 
 // CheckSubscribe validates a topic filter and QoS without writing anything.
-func (s *Session) CheckSubscribe(sub Subscription) error {
-	model := s.m.Model()
+func (s *Session) CheckSubscribe(sub Subscription) error { return checkSubscribe(s.m.Model(), sub) }
+
+// CheckSubscribeAnyModel validates a topic filter and QoS before the
+// modem's model is known, against the limits both families share.
+func CheckSubscribeAnyModel(sub Subscription) error { return checkSubscribe(AutoDetect, sub) }
+
+func checkSubscribe(model Model, sub Subscription) error {
 	if err := checkFilter(model, "topic", sub.Topic); err != nil {
 		return err
 	}
