@@ -3,6 +3,7 @@ package testscript
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -14,7 +15,7 @@ import (
 
 // cmdModem is "modem": faults, plug, and waits on the AT traffic.
 func cmdModem(ts *testscript.TestScript, neg bool, args []string) {
-	const usage = "modem FAULT [ARGS] | modem plug | modem wait|waitcmd [-timeout D] TEXT [N]"
+	const usage = "modem FAULT [ARGS] | modem help | modem plug | modem wait|waitcmd [-timeout D] TEXT [N]"
 	if len(args) == 0 {
 		ts.Fatalf("usage: %s", usage)
 	}
@@ -31,8 +32,12 @@ func cmdModem(ts *testscript.TestScript, neg bool, args []string) {
 			dir = modemsim.ToModem
 		}
 		modemWait(ts, st.sim, dir, neg, args)
+	case "help":
+		fmt.Fprintln(ts.Stdout(), modemsim.InjectHelp)
 	default:
-		err := inject(st.sim, strings.Join(args, " "))
+		// The emulator's own parser, the one "cellmqtt sim" reads its
+		// standard input with.
+		err := st.sim.Inject(strings.Join(args, " "))
 		switch {
 		case err != nil && !neg:
 			ts.Fatalf("modem %s: %v", strings.Join(args, " "), err)

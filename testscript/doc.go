@@ -51,11 +51,15 @@
 // # Commands
 //
 //	modem FAULT [ARGS]
-//	    inject a fault, as typed on "cellmqtt sim"'s standard input:
-//	    "modem drop 0 1" (+CMQTTCONNLOST: 0,1), "modem ping 0",
-//	    "modem nonet", "modem restore", "modem reboot", "modem noise TEXT",
-//	    "modem dropanswer", "modem stall 2s", "modem unstall",
-//	    "modem unplug" ("modem help" lists them all)
+//	    inject a fault with modemsim's (*Sim).Inject, the parser of the
+//	    lines typed on "cellmqtt sim"'s standard input: "modem drop 0 1"
+//	    (+CMQTTCONNLOST: 0,1), "modem ping 0", "modem nonet",
+//	    "modem nonet silent", "modem restore", "modem reboot",
+//	    "modem booting lines=2", "modem rxreboot 40", "modem noise TEXT",
+//	    "modem dropanswer", "modem lateecho", "modem stall 25s",
+//	    "modem unstall", "modem unplug", "modem dying pub 0 ..."
+//	modem help
+//	    print the fault commands (modemsim.InjectHelp)
 //	modem plug
 //	    after "modem unplug": a new pseudo-terminal at MODEM_PORT, as
 //	    plugging the USB cable back in
