@@ -126,22 +126,25 @@ func (s *stepState) pick(now time.Time) int {
 	return -1
 }
 
-// onLine looks at a line read while out of step (Modem.mu held): it
-// returns true when the line belonged to the marker's answer or was a late
-// answer to drop, false when the caller should route it as usual (URCs,
-// boot messages, echoes are routed before this is asked).
-func (s *stepState) onLine(line string) (proof bool) {
+// onLine looks at a line read while out of step (Modem.mu held; URCs,
+// boot messages and echoes were routed before). It reports whether the
+// line is the marker's information line (mine) or the final result after
+// it (proof); any other line is a late answer to drop.
+func (s *stepState) onLine(line string) (mine, proof bool) {
 	if s.marker < 0 {
-		return false
+		return false, false
 	}
 	mk := markers[s.marker]
 	switch {
+	case strings.EqualFold(line, mk.line):
+		return true, false // its echo
 	case strings.HasPrefix(line, mk.sig):
 		s.markerSig = true
+		return true, false
 	case s.markerSig && (line == "OK" || isErrorLine(line)):
-		return true
+		return true, true
 	}
-	return false
+	return false, false
 }
 
 // proved records the proof of the marker in flight. Modem.mu is held.

@@ -258,9 +258,10 @@ func (m *Modem) handleLine(line string) (Event, bool) {
 		return m.onURC(u, line)
 	}
 	if m.step.out {
-		if m.step.onLine(line) {
+		switch mine, proof := m.step.onLine(line); {
+		case proof:
 			m.stepProved()
-		} else {
+		case !mine:
 			m.trace.event(fmt.Sprintf("late answer dropped while resynchronising: %q", m.trace.redact(line)), nil)
 		}
 		return Event{}, false

@@ -12,3 +12,6 @@ import (
 func makeRaw(f *os.File) error {
 	return errors.New("modemsim: pseudo-terminals need a Unix system")
 }
+
+// pollable is not needed where OpenPTY fails anyway.
+func pollable(f *os.File) (*os.File, error) { return f, nil }

@@ -27,6 +27,10 @@ func (s *Sim) OpenPTY() (string, error) {
 		tty.Close()
 		return "", fmt.Errorf("modemsim: pty raw mode: %w", err)
 	}
+	if master, err = pollable(master); err != nil {
+		tty.Close()
+		return "", fmt.Errorf("modemsim: pty: %w", err)
+	}
 	path := tty.Name()
 	att := s.attach("pty")
 	// The emulator keeps the terminal end open too, so the pty survives a

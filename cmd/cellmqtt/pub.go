@@ -202,6 +202,11 @@ func publish(ctx context.Context, p *pubFlags, single []byte, stdin io.Reader, s
 		SetMaxReconnectInterval(30 * time.Second)
 	if p.lines {
 		opts.SetConnectionLostHandler(func(_ cellmqtt.Client, err error) {
+			if errors.Is(err, cellmqtt.ErrModemGone) {
+				// Final: the next publish fails with it and pub exits 1.
+				fmt.Fprintf(stderr, "cellmqtt pub: %s\n", describe(err))
+				return
+			}
 			fmt.Fprintf(stderr, "cellmqtt pub: connection lost: %s; reconnecting\n", describe(err))
 		})
 	}

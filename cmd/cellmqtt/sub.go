@@ -268,12 +268,20 @@ func subscribe(ctx context.Context, s *subFlags, stdout, stderr io.Writer) error
 		return err
 	}
 	pr := &printer{w: stdout, errw: stderr, s: s, done: make(chan struct{}), randFloat: rand.Float64}
+	gone := make(chan error, 1) // the modem's port went away for good
 	opts.SetCleanSession(!s.persisted).
 		SetAutoReconnect(true).
 		SetResumeSubs(true).
 		SetConnectRetryInterval(time.Second). // backs off exponentially from here
 		SetMaxReconnectInterval(30 * time.Second).
 		SetConnectionLostHandler(func(_ cellmqtt.Client, err error) {
+			if errors.Is(err, cellmqtt.ErrModemGone) {
+				select {
+				case gone <- err:
+				default:
+				}
+				return
+			}
 			fmt.Fprintf(stderr, "cellmqtt sub: connection lost: %s; reconnecting\n", describe(err))
 		}).
 		SetReconnectingHandler(func(cellmqtt.Client, *cellmqtt.ClientOptions) {
@@ -325,5 +333,7 @@ func subscribe(ctx context.Context, s *subFlags, stdout, stderr io.Writer) error
 		return nil
 	case <-timeout:
 		return &timedOut{after: s.timeout, n: pr.count()}
+	case err := <-gone:
+		return during("receiving", err)
 	}
 }
