@@ -180,6 +180,11 @@ func checkCertName(model Model, param, name string) error {
 	if !strings.HasSuffix(lower, ".pem") && !strings.HasSuffix(lower, ".der") {
 		return paramErr(model, param, "%q does not end in .pem or .der", name)
 	}
+	// A name on the modem's flash, not a path: the manuals' names have no
+	// directory, and firmware that honoured "../" would write elsewhere.
+	if strings.ContainsAny(name, `/\`) {
+		return paramErr(model, param, "%q is a path; give a file name without / or \\", name)
+	}
 	return nil
 }
 

@@ -66,7 +66,7 @@ func (f *mqttFlags) register(fs *flagSet, cmd string) {
 	fs.String(&f.user, "u,username", "USER", "", brokerGroup, "user name (1-256 bytes)")
 	fs.String(&f.password, "P,pw", "PASSWORD", "", brokerGroup, "password (1-256 bytes; no double quote, it travels in quotes)")
 	fs.Seconds(&f.keepalive, "k,keepalive", "SECONDS", 60*time.Second, brokerGroup, "keepalive (60-64800 s on the SIM7600, 1-64800 on the A7600)")
-	fs.String(&f.version, "V,protocol-version", "mqttv311", "mqttv311", brokerGroup, "MQTT version: the modem's client speaks 3.1.1 (mqttv31 and mqttv5 are refused)")
+	fs.String(&f.version, "V,protocol-version", "mqttv31|mqttv311", "mqttv311", brokerGroup, "MQTT version the modem's client connects with (mqttv5 is refused: the modem has no MQTT 5 client)")
 	fs.String(&f.expiry, "x,session-expiry-interval", "SECONDS", "", brokerGroup, "MQTT 5 session expiry: checked and ignored, as mosquitto ignores it with MQTT 3.1.1")
 	fs.Bool(&f.quiet, "quiet", brokerGroup, "do not print error messages (the exit status still tells)")
 	fs.String(&f.cafile, "cafile", "FILE|modem:NAME", "", tlsGroup, "CA certificate (PEM) to verify the broker; turns TLS on; modem:NAME uses a file already on the modem")
@@ -121,11 +121,10 @@ func (f *mqttFlags) check(sim bool, model string) error {
 	switch strings.ToLower(f.version) {
 	case "mqttv311", "311", "4":
 	case "mqttv31", "31", "3":
-		return badInput("-V %s: cellmqtt sets the modem's client to MQTT 3.1.1; 3.1 is not offered", f.version)
 	case "mqttv5", "5":
 		return badInput("-V %s: the modem's MQTT client speaks 3.1.1, not 5 (cellmqtt gateway serves MQTT 5 clients over it)", f.version)
 	default:
-		return badInput("-V %q: want mqttv311", f.version)
+		return badInput("-V %q: want mqttv31 or mqttv311", f.version)
 	}
 	if f.expiry != "" && f.expiry != "-1" && f.expiry != "∞" {
 		if _, err := strconv.ParseUint(f.expiry, 10, 32); err != nil {
@@ -366,6 +365,7 @@ func (f *mqttFlags) clientOptions(cmd string, mf *modemFlags, l *modemLink) (*ce
 		SetKeepAlive(f.keepalive).
 		SetUsername(f.user).
 		SetPassword(f.password).
+		SetProtocolVersion(f.protocolVersion()).
 		SetWaitNetwork(2 * time.Minute) // a modem just powered up registers first
 	if mf.apn != "" {
 		o.SetAPN(mf.apn)
@@ -381,4 +381,14 @@ func (f *mqttFlags) clientOptions(cmd string, mf *modemFlags, l *modemLink) (*ce
 		o.SetTLS(*tlsCfg)
 	}
 	return o, nil
+}
+
+// protocolVersion is -V as the client's protocol level: 3 for MQTT 3.1,
+// otherwise 4 (3.1.1).
+func (f *mqttFlags) protocolVersion() uint {
+	switch strings.ToLower(f.version) {
+	case "mqttv31", "31", "3":
+		return 3
+	}
+	return 4
 }
