@@ -186,7 +186,7 @@ func (c *client) openSession(ctx context.Context) (session, error) {
 	if c.opts.ClientIndex >= 0 {
 		sess, err = m.Session(c.opts.ClientIndex)
 	} else {
-		sess, err = m.FreeSession()
+		sess, err = m.ClaimFreeSession()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cellmqtt: claim a client index: %w", err)

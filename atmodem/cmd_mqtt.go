@@ -164,8 +164,10 @@ func (m *Modem) SetWillMessage(ctx context.Context, index int, msg []byte, qos b
 	return err
 }
 
-// ConnectParams are the parameters of AT+CMQTTCONNECT.
-type ConnectParams struct {
+// ConnectArgs are the arguments of one AT+CMQTTCONNECT command (ConnectClient).
+// Session.Connect takes ConnectOptions, which say what to connect to and
+// with what; it turns them into these.
+type ConnectArgs struct {
 	// Server is the <server_addr>, "tcp://host:port" (9-256 bytes); see
 	// ParseBroker.
 	Server string
@@ -185,14 +187,14 @@ type ConnectParams struct {
 // <clean_session>[,"<user>"[,"<pass>"]] and waits for +CMQTTCONNECT:
 // <index>,<err>. Refused connections are *ResultError with codes 27-31 (see
 // ResultCode.ConnackReturnCode). The password is redacted in logs and errors.
-func (m *Modem) ConnectClient(ctx context.Context, index int, p ConnectParams) error {
+func (m *Modem) ConnectClient(ctx context.Context, index int, p ConnectArgs) error {
 	_, err := m.connectClient(ctx, index, p)
 	return err
 }
 
 // connectClient is ConnectClient, also returning the Seq of the answer (the
 // position of the connection in the modem's output, see Event.Seq).
-func (m *Modem) connectClient(ctx context.Context, index int, p ConnectParams) (uint64, error) {
+func (m *Modem) connectClient(ctx context.Context, index int, p ConnectArgs) (uint64, error) {
 	model := m.Model()
 	if err := checkIndex(model, index); err != nil {
 		return 0, err
@@ -224,8 +226,9 @@ func (m *Modem) connectClient(ctx context.Context, index int, p ConnectParams) (
 	return resp.seq, err
 }
 
-// ConnectionInfo is one line of AT+CMQTTCONNECT?.
-type ConnectionInfo struct {
+// ConnectSettings is one line of AT+CMQTTCONNECT?: the connection
+// settings the modem holds for an index.
+type ConnectSettings struct {
 	Index        int
 	Server       string // "" when the index has no connection parameters
 	KeepAlive    time.Duration
@@ -234,13 +237,13 @@ type ConnectionInfo struct {
 	Password     string
 }
 
-// ConnectState returns AT+CMQTTCONNECT?: the connection parameters of every
-// index (Server is empty when none are set). Use ConnectionStates to learn
+// ConnectSettings returns AT+CMQTTCONNECT?: the connection parameters of every
+// index (Server is empty when none are set). Use ConnectedIndexes to learn
 // whether an index is connected.
-func (m *Modem) ConnectState(ctx context.Context) ([]ConnectionInfo, error) {
-	return queryLines(ctx, m, "AT+CMQTTCONNECT?", "+CMQTTCONNECT", func(f []string) (ConnectionInfo, bool) {
+func (m *Modem) ConnectSettings(ctx context.Context) ([]ConnectSettings, error) {
+	return queryLines(ctx, m, "AT+CMQTTCONNECT?", "+CMQTTCONNECT", func(f []string) (ConnectSettings, bool) {
 		idx, ok := intField(f, 0)
-		c := ConnectionInfo{Index: idx, Server: strField(f, 1), Username: strField(f, 4), Password: strField(f, 5)}
+		c := ConnectSettings{Index: idx, Server: strField(f, 1), Username: strField(f, 4), Password: strField(f, 5)}
 		if n, ok := intField(f, 2); ok {
 			c.KeepAlive = time.Duration(n) * time.Second
 		}
@@ -270,10 +273,10 @@ func (m *Modem) DisconnectClient(ctx context.Context, index int, timeout time.Du
 	return err
 }
 
-// ConnectionStates returns AT+CMQTTDISC?: for every index whether it is
+// ConnectedIndexes returns AT+CMQTTDISC?: for every index whether it is
 // connected. Note the manuals' inverted <disc_state>: the modem answers 0 for
 // connected and 1 for disconnected; the map holds true for connected.
-func (m *Modem) ConnectionStates(ctx context.Context) (map[int]bool, error) {
+func (m *Modem) ConnectedIndexes(ctx context.Context) (map[int]bool, error) {
 	type indexState struct {
 		index     int
 		connected bool

@@ -148,13 +148,13 @@ func TestMQTTCommands(t *testing.T) {
 		{name: "WILLMSG", call: func(ctx context.Context, m *Modem) error { return m.SetWillMessage(ctx, 0, []byte("qwerty"), 1) },
 			line: "AT+CMQTTWILLMSG=0,6,1", data: "qwerty"},
 		{name: "CONNECT", call: func(ctx context.Context, m *Modem) error {
-			return m.ConnectClient(ctx, 0, ConnectParams{Server: "tcp://test.mosquitto.org:1883", KeepAlive: 60 * time.Second, CleanSession: true})
+			return m.ConnectClient(ctx, 0, ConnectArgs{Server: "tcp://test.mosquitto.org:1883", KeepAlive: 60 * time.Second, CleanSession: true})
 		}, line: `AT+CMQTTCONNECT=0,"tcp://test.mosquitto.org:1883",60,1`, final: "+CMQTTCONNECT"},
 		{name: "CONNECT credentials", call: func(ctx context.Context, m *Modem) error {
-			return m.ConnectClient(ctx, 1, ConnectParams{Server: "tcp://10.0.0.1:1883", KeepAlive: 1 * time.Second, Username: "u", Password: "p w"})
+			return m.ConnectClient(ctx, 1, ConnectArgs{Server: "tcp://10.0.0.1:1883", KeepAlive: 1 * time.Second, Username: "u", Password: "p w"})
 		}, line: `AT+CMQTTCONNECT=1,"tcp://10.0.0.1:1883",1,0,"u","p w"`, final: "+CMQTTCONNECT", index: 1},
 		{name: "CONNECT user only", call: func(ctx context.Context, m *Modem) error {
-			return m.ConnectClient(ctx, 0, ConnectParams{Server: "tcp://10.0.0.1:1883", KeepAlive: 64800 * time.Second, Username: "u"})
+			return m.ConnectClient(ctx, 0, ConnectArgs{Server: "tcp://10.0.0.1:1883", KeepAlive: 64800 * time.Second, Username: "u"})
 		}, line: `AT+CMQTTCONNECT=0,"tcp://10.0.0.1:1883",64800,0,"u"`, final: "+CMQTTCONNECT"},
 		{name: "DISC", call: func(ctx context.Context, m *Modem) error { return m.DisconnectClient(ctx, 0, 120*time.Second) },
 			line: "AT+CMQTTDISC=0,120", final: "+CMQTTDISC"},
@@ -250,11 +250,11 @@ func TestMQTTReadCommands(t *testing.T) {
 			want: []ClientSSLContext{{0, 3}, {1, -1}}},
 		{name: "CONNECT?", steps: []step{{expect: "AT+CMQTTCONNECT?\r",
 			reply: "\r\n+CMQTTCONNECT: 0,\"tcp://test.mosquitto.org:1883\",60,1,\"u\",\"p\"\r\n+CMQTTCONNECT: 1\r\n\r\nOK\r\n"}},
-			call: func(ctx context.Context, m *Modem) (any, error) { return m.ConnectState(ctx) },
-			want: []ConnectionInfo{{Index: 0, Server: "tcp://test.mosquitto.org:1883", KeepAlive: 60 * time.Second, CleanSession: true, Username: "u", Password: "p"}, {Index: 1}}},
+			call: func(ctx context.Context, m *Modem) (any, error) { return m.ConnectSettings(ctx) },
+			want: []ConnectSettings{{Index: 0, Server: "tcp://test.mosquitto.org:1883", KeepAlive: 60 * time.Second, CleanSession: true, Username: "u", Password: "p"}, {Index: 1}}},
 		{name: "DISC? inverted", steps: []step{{expect: "AT+CMQTTDISC?\r",
 			reply: "\r\n+CMQTTDISC: 0,0\r\n+CMQTTDISC: 1,1\r\n\r\nOK\r\n"}},
-			call: func(ctx context.Context, m *Modem) (any, error) { return m.ConnectionStates(ctx) },
+			call: func(ctx context.Context, m *Modem) (any, error) { return m.ConnectedIndexes(ctx) },
 			want: map[int]bool{0: true, 1: false}},
 		{name: "CFG? A7600", steps: []step{{expect: "AT+CMQTTCFG?\r",
 			reply: "\r\n+CMQTTCFG: 0,0,120\r\n+CMQTTCFG: 1, 1,20\r\n\r\nOK\r\n"}},
@@ -277,8 +277,8 @@ func TestMQTTReadCommandErrors(t *testing.T) {
 		if _, err := m.Acquired(ctx); !errors.Is(err, ErrCommandFailed) {
 			t.Errorf("Acquired: err = %v, want ErrCommandFailed", err)
 		}
-		if _, err := m.ConnectionStates(ctx); err == nil || !strings.Contains(err.Error(), "unexpected answer") {
-			t.Errorf("ConnectionStates: err = %v, want unexpected answer", err)
+		if _, err := m.ConnectedIndexes(ctx); err == nil || !strings.Contains(err.Error(), "unexpected answer") {
+			t.Errorf("ConnectedIndexes: err = %v, want unexpected answer", err)
 		}
 	})
 }

@@ -358,7 +358,7 @@ func (s *Session) acquire(ctx context.Context, epoch uint64, opts ConnectOptions
 		// Found acquired by an earlier process: its will, settings and
 		// protocol version are unknown. Disconnect it if connected,
 		// release it and acquire it afresh.
-		states, err := s.m.ConnectionStates(ctx)
+		states, err := s.m.ConnectedIndexes(ctx)
 		if err != nil {
 			return s.wrap("connection state", err)
 		}
@@ -416,7 +416,7 @@ func (s *Session) notConnected(ctx context.Context, discErr error) bool {
 	if !refused(discErr) {
 		return false
 	}
-	states, err := s.m.ConnectionStates(ctx)
+	states, err := s.m.ConnectedIndexes(ctx)
 	if err != nil {
 		return unsupported(err) // ERROR: the service is down, nothing is connected
 	}
@@ -484,7 +484,7 @@ func (s *Session) setWill(ctx context.Context, a *acquisition, w *Will) error {
 // a bare ERROR) and the modem says the index is still connected, it
 // disconnects and tries once more.
 func (s *Session) connect(ctx context.Context, opts ConnectOptions, b Broker, tls *TLSConfig) (uint64, error) {
-	p := ConnectParams{
+	p := ConnectArgs{
 		Server:       b.Addr,
 		KeepAlive:    opts.KeepAlive,
 		CleanSession: opts.CleanSession,
@@ -515,7 +515,7 @@ func (s *Session) connect(ctx context.Context, opts ConnectOptions, b Broker, tl
 	if code, ok := resultCodeOf(err); ok && code != CodeNotSupported && code != CodeClientUsed {
 		return 0, err // not the answer of a CONNECT on a connected index
 	}
-	states, qerr := s.m.ConnectionStates(ctx)
+	states, qerr := s.m.ConnectedIndexes(ctx)
 	if qerr != nil || !states[s.index] {
 		return 0, err
 	}

@@ -197,7 +197,7 @@ func ExampleSession_Subscribe() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
-	s, err := m.FreeSession()
+	s, err := m.ClaimFreeSession()
 	if err != nil {
 		fmt.Println(err)
 		return

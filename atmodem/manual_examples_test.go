@@ -262,7 +262,7 @@ func manualCalls() map[string]call {
 	}
 	connect := func(server string) call {
 		return func(ctx context.Context, m *Modem) error {
-			return m.ConnectClient(ctx, 0, ConnectParams{Server: server, KeepAlive: time.Minute, CleanSession: true})
+			return m.ConnectClient(ctx, 0, ConnectArgs{Server: server, KeepAlive: time.Minute, CleanSession: true})
 		}
 	}
 	end := []call{

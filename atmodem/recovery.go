@@ -106,7 +106,7 @@ func (m *Modem) EnsureReleased(ctx context.Context, index int) error {
 // releaseConnected releases index, disconnecting it first when the modem
 // says it is connected.
 func (m *Modem) releaseConnected(ctx context.Context, index int) error {
-	states, err := m.ConnectionStates(ctx)
+	states, err := m.ConnectedIndexes(ctx)
 	if err != nil {
 		return err
 	}

@@ -34,8 +34,8 @@ func (m *Modem) Session(i int) (*Session, error) {
 	return s, nil
 }
 
-// FreeSession claims the lowest free client index, or fails with ErrNoFreeIndex.
-func (m *Modem) FreeSession() (*Session, error) {
+// ClaimFreeSession claims the lowest free client index, or fails with ErrNoFreeIndex.
+func (m *Modem) ClaimFreeSession() (*Session, error) {
 	s := &Session{m: m}
 	if err := m.sessions.claimFree(s, m.Model().Limits().ClientIndex); err != nil {
 		return nil, fmt.Errorf("atmodem: session: %w", err)
@@ -71,7 +71,7 @@ func (s *Session) Close() error {
 // Connected asks the modem (AT+CMQTTDISC?, whose 0 means connected) whether
 // the index is connected.
 func (s *Session) Connected(ctx context.Context) (bool, error) {
-	states, err := s.m.ConnectionStates(ctx)
+	states, err := s.m.ConnectedIndexes(ctx)
 	if err != nil {
 		return false, err
 	}

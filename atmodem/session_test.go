@@ -478,11 +478,11 @@ func TestSessionClaims(t *testing.T) {
 	if _, err := m.Session(2); !errors.As(err, &pe) {
 		t.Errorf("Session(2): %v, want ParamError", err)
 	}
-	s1, err := m.FreeSession()
+	s1, err := m.ClaimFreeSession()
 	if err != nil || s1.Index() != 1 || s1.Modem() != m {
-		t.Fatalf("FreeSession: %v, %v", s1, err)
+		t.Fatalf("ClaimFreeSession: %v, %v", s1, err)
 	}
-	if _, err := m.FreeSession(); !errors.Is(err, ErrNoFreeIndex) {
+	if _, err := m.ClaimFreeSession(); !errors.Is(err, ErrNoFreeIndex) {
 		t.Errorf("third session: %v, want ErrNoFreeIndex", err)
 	}
 	_ = s0.Close()
@@ -490,9 +490,9 @@ func TestSessionClaims(t *testing.T) {
 	if _, open := <-s0.Events(); open {
 		t.Error("events open after Close")
 	}
-	s, err := m.FreeSession()
+	s, err := m.ClaimFreeSession()
 	if err != nil || s.Index() != 0 {
-		t.Fatalf("FreeSession after Close: %v, %v", s, err)
+		t.Fatalf("ClaimFreeSession after Close: %v, %v", s, err)
 	}
 	_ = s.Close()
 	_ = s1.Close()
@@ -545,8 +545,8 @@ func TestSessionAfterModemClosed(t *testing.T) {
 	if _, err := m.Session(1); !errors.Is(err, ErrClosed) {
 		t.Errorf("Session after Close: %v, want ErrClosed", err)
 	}
-	if _, err := m.FreeSession(); !errors.Is(err, ErrClosed) {
-		t.Errorf("FreeSession after Close: %v, want ErrClosed", err)
+	if _, err := m.ClaimFreeSession(); !errors.Is(err, ErrClosed) {
+		t.Errorf("ClaimFreeSession after Close: %v, want ErrClosed", err)
 	}
 	if err := s.Publish(testCtx(t), Publish{Topic: "t"}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Publish after Close: %v, want ErrClosed", err)

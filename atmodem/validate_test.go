@@ -48,7 +48,7 @@ func limitTable() []struct {
 		{limitCase{"keepalive 64800", "keepalive_time", connectKeep(64800)}, both(true)},
 		{limitCase{"keepalive 64801", "keepalive_time", connectKeep(64801)}, both(false)},
 		{limitCase{"keepalive fraction", "keepalive_time", func(ctx context.Context, m *Modem) error {
-			return m.ConnectClient(ctx, 0, ConnectParams{Server: "tcp://h:1883", KeepAlive: 60*time.Second + time.Millisecond})
+			return m.ConnectClient(ctx, 0, ConnectArgs{Server: "tcp://h:1883", KeepAlive: 60*time.Second + time.Millisecond})
 		}}, both(false)},
 		{limitCase{"will message 1024", "will message", willMsg(1024)}, both(true)},
 		{limitCase{"will message 1025", "will message", willMsg(1025)}, map[Model]bool{A7600: false, SIM7600: true, AutoDetect: false}},
@@ -140,7 +140,7 @@ func limitTable() []struct {
 
 func connectKeep(secs int) func(context.Context, *Modem) error {
 	return func(ctx context.Context, m *Modem) error {
-		return m.ConnectClient(ctx, 0, ConnectParams{Server: "tcp://h:1883", KeepAlive: time.Duration(secs) * time.Second})
+		return m.ConnectClient(ctx, 0, ConnectArgs{Server: "tcp://h:1883", KeepAlive: time.Duration(secs) * time.Second})
 	}
 }
 
@@ -162,13 +162,13 @@ func payload(n int) func(context.Context, *Modem) error {
 
 func serverAddr(a string) func(context.Context, *Modem) error {
 	return func(ctx context.Context, m *Modem) error {
-		return m.ConnectClient(ctx, 0, ConnectParams{Server: a, KeepAlive: time.Minute})
+		return m.ConnectClient(ctx, 0, ConnectArgs{Server: a, KeepAlive: time.Minute})
 	}
 }
 
 func creds(u, p string) func(context.Context, *Modem) error {
 	return func(ctx context.Context, m *Modem) error {
-		return m.ConnectClient(ctx, 0, ConnectParams{Server: "tcp://h:1883", KeepAlive: time.Minute, Username: u, Password: p})
+		return m.ConnectClient(ctx, 0, ConnectArgs{Server: "tcp://h:1883", KeepAlive: time.Minute, Username: u, Password: p})
 	}
 }
 
@@ -254,13 +254,13 @@ func TestQuotedParameters(t *testing.T) {
 	}{
 		{"clientID", false, func(ctx context.Context, m *Modem, v string) error { return m.Acquire(ctx, 0, v, ServerTCP) }},
 		{"server_addr", true, func(ctx context.Context, m *Modem, v string) error {
-			return m.ConnectClient(ctx, 0, ConnectParams{Server: "tcp://" + v + ":1883", KeepAlive: time.Minute})
+			return m.ConnectClient(ctx, 0, ConnectArgs{Server: "tcp://" + v + ":1883", KeepAlive: time.Minute})
 		}},
 		{"user_name", false, func(ctx context.Context, m *Modem, v string) error {
-			return m.ConnectClient(ctx, 0, ConnectParams{Server: "tcp://h:1883", KeepAlive: time.Minute, Username: v})
+			return m.ConnectClient(ctx, 0, ConnectArgs{Server: "tcp://h:1883", KeepAlive: time.Minute, Username: v})
 		}},
 		{"pass_word", false, func(ctx context.Context, m *Modem, v string) error {
-			return m.ConnectClient(ctx, 0, ConnectParams{Server: "tcp://h:1883", KeepAlive: time.Minute, Username: "u", Password: v})
+			return m.ConnectClient(ctx, 0, ConnectArgs{Server: "tcp://h:1883", KeepAlive: time.Minute, Username: "u", Password: v})
 		}},
 		{"filename", true, func(ctx context.Context, m *Modem, v string) error { return m.CertDownload(ctx, v+".pem", []byte("x")) }},
 		{"filename", true, func(ctx context.Context, m *Modem, v string) error { return m.CertDelete(ctx, v+".pem") }},

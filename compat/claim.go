@@ -75,7 +75,7 @@ func claimSession(ctx context.Context, m *atmodem.Modem, index int, waitAny bool
 		var s *atmodem.Session
 		var err error
 		if index < 0 {
-			s, err = m.FreeSession()
+			s, err = m.ClaimFreeSession()
 		} else {
 			s, err = m.Session(index)
 		}

@@ -130,7 +130,7 @@ func showInfo(ctx context.Context, m *atmodem.Modem, timeout time.Duration, w io
 	}
 	row("MQTT service", "started", nil)
 	c, cancel = q()
-	states, serr := m.ConnectionStates(c)
+	states, serr := m.ConnectedIndexes(c)
 	cancel()
 	for _, a := range acq {
 		v := "free"
