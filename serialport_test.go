@@ -3,6 +3,7 @@ package cellmqtt
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/cellmqtt/cellmqtt/atmodem"
@@ -50,4 +51,46 @@ func TestIntegrationSerialPortExclusive(t *testing.T) {
 	if !errors.Is(err, atmodem.ErrPortBusy) || !errors.As(err, &busy) || busy.PID != os.Getpid() {
 		t.Fatalf("second client: err = %v, want atmodem.ErrPortBusy naming this process", err)
 	}
+}
+
+// TestIntegrationSerialPortReplug covers issue 13 point 3 for a client that
+// opened the port itself: the USB modem is pulled (the pty hangs up) and
+// plugged in again, re-enumerated under the same udev symlink; the client
+// reopens the port and delivers what was published meanwhile.
+func TestIntegrationSerialPortReplug(t *testing.T) {
+	e := newEnv(t, modemsim.Config{})
+	o := e.options("replug")
+	o.Transport = nil // options attached an in-memory host; the pty replaces it
+	path, err := e.sim.OpenPTY()
+	if err != nil {
+		t.Skip("no pseudo-terminal:", err)
+	}
+	link := filepath.Join(t.TempDir(), "ttyCellModem") // a udev-style symlink
+	if err := os.Symlink(path, link); err != nil {
+		t.Fatal(err)
+	}
+	lost := make(lossRecorder, 4)
+	o.SetSerialPort(link, 115200).SetConnectionLostHandler(lost.handler)
+	p := e.peer("replug")
+	c := e.connect(o)
+	mustWait(t, "publish", c.Publish("replug", 1, false, "before"))
+
+	e.sim.Unplug()
+	if err := lost.next(t); !errors.Is(err, atmodem.ErrClosed) || errors.Is(err, ErrModemGone) {
+		t.Fatalf("loss %v, want the closed port, not final", err)
+	}
+	tok := c.Publish("replug", 1, false, "while unplugged")
+	newPath, err := e.sim.OpenPTY() // plugged in again, maybe under another name
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := link + ".new"
+	if err := os.Symlink(newPath, tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, link); err != nil {
+		t.Fatal(err)
+	}
+	mustWait(t, "publish while unplugged", tok)
+	p.waitAll(t, []string{"before", "while unplugged"})
 }
