@@ -65,18 +65,18 @@ func StartEmbeddedBroker(opts EmbeddedOptions) (*EmbeddedBroker, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := mochi.New(&mochi.Options{Logger: logger, InlineClient: true})
+	// mochiserver.New: mochi v2.7.9 mixes the client's and its own packet
+	// identifiers, which the server it returns keeps apart.
+	s, err := mochiserver.New(&mochi.Options{Logger: logger, InlineClient: true})
+	if err != nil {
+		return nil, fmt.Errorf("modemsim: embedded broker: %w", err)
+	}
 	if opts.MinProtocolLevel > 0 {
 		s.Options.Capabilities.MinimumProtocolVersion = opts.MinProtocolLevel
 	}
 	hook := &embeddedAuth{username: opts.Username, password: opts.Password, deny: opts.DenySubscribe}
 	if err := s.AddHook(hook, nil); err != nil {
 		return nil, fmt.Errorf("modemsim: embedded broker auth: %w", err)
-	}
-	// mochi v2.7.9 mixes the client's and its own packet identifiers: see
-	// packetIDSpaces.
-	if err := s.AddHook(new(packetIDSpaces), nil); err != nil {
-		return nil, fmt.Errorf("modemsim: embedded broker packet identifiers: %w", err)
 	}
 	raw, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -1,12 +1,15 @@
 // Package mochiserver holds what the project's embedded mochi-mqtt brokers
 // (the emulator's test broker and the bridge's local broker) need around
-// mochi v2.7.9 to start and stop cleanly: a listener that counts accepted
-// connections mochi has not registered yet, and a Close that waits for them
-// and cannot deadlock with a client leaving.
+// mochi v2.7.9 to serve and stop correctly: New, a server whose client
+// and broker packet identifiers cannot collide (packetIDSpaces); a
+// listener that counts accepted connections mochi has not registered yet;
+// and a Close that waits for them and cannot deadlock with a client
+// leaving.
 package mochiserver
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"time"
@@ -14,6 +17,18 @@ import (
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
+
+// New returns a mochi server with opts and the hooks every embedded broker
+// of the project needs whatever else it adds: packetIDSpaces, which keeps
+// a client's packet identifiers apart from the broker's (mochi v2.7.9
+// mixes them).
+func New(opts *mochi.Options) (*mochi.Server, error) {
+	s := mochi.New(opts)
+	if err := s.AddHook(new(packetIDSpaces), nil); err != nil {
+		return nil, fmt.Errorf("mochiserver: packet identifier hook: %w", err)
+	}
+	return s, nil
+}
 
 // Close stops s, whose listeners accept through ln: it stops accepting,
 // lets every accepted connection reach the broker (at most settle), then

@@ -21,26 +21,13 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestCloseWhileClientsComeAndGo(t *testing.T) {
 	for range 20 {
 		s := mochi.New(&mochi.Options{Logger: slog.New(slog.DiscardHandler)})
-		if err := s.AddHook(new(allowAll), nil); err != nil {
-			t.Fatal(err)
-		}
-		raw, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ln := Track(raw)
-		if err := s.AddListener(listeners.NewNet("t", ln)); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Serve(); err != nil {
-			t.Fatal(err)
-		}
+		ln := serve(t, s)
 		var wg sync.WaitGroup
 		for i := range 10 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				c, err := net.Dial("tcp", raw.Addr().String())
+				c, err := net.Dial("tcp", ln.Addr().String())
 				if err != nil {
 					return // the listener closed first
 				}
@@ -67,6 +54,27 @@ func TestCloseWhileClientsComeAndGo(t *testing.T) {
 		}
 		wg.Wait()
 	}
+}
+
+// serve lets every client into s and serves it on a loopback listener,
+// which it returns.
+func serve(t *testing.T, s *mochi.Server) *TrackingListener {
+	t.Helper()
+	if err := s.AddHook(new(allowAll), nil); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := Track(raw)
+	if err := s.AddListener(listeners.NewNet("t", ln)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Serve(); err != nil {
+		t.Fatal(err)
+	}
+	return ln
 }
 
 // encode gives the bytes of a CONNECT packet.

@@ -1,4 +1,4 @@
-package modemsim
+package mochiserver
 
 import (
 	"sync"
@@ -8,7 +8,7 @@ import (
 )
 
 // packetIDSpaces keeps the client's and the broker's packet identifiers
-// apart inside the embedded broker.
+// apart inside a mochi broker; New installs it.
 //
 // MQTT numbers packets independently in each direction (3.1.1 section 2.3.1,
 // 5.0 section 2.2.1): a client may pick for its SUBSCRIBE, UNSUBSCRIBE or
@@ -19,8 +19,10 @@ import (
 //   - refuses the SUBSCRIBE or UNSUBSCRIBE with 0x91 "packet identifier in
 //     use". An MQTT 3.1.1 UNSUBACK carries no code, so the client takes it
 //     as success and the subscription silently stays (the emulator's paho
-//     client, hence `cellmqtt --sim`, `sim --broker embedded` and the demo);
-//     a 3.1.1 SUBACK says 0x80, a failure the client did not cause.
+//     client, hence `cellmqtt --sim`, `sim --broker embedded` and the demo;
+//     a local client of the bridge that unsubscribes while a QoS 1 or 2
+//     message to it is in flight); a 3.1.1 SUBACK says 0x80, a failure the
+//     client did not cause.
 //   - deletes the delivery a QoS 1 or 2 PUBLISH collides with from the
 //     inflight map (and a QoS 2 PUBREC takes its place), so the delivery is
 //     never resent after a reconnect: a message lost.
@@ -60,7 +62,7 @@ type idTranslation struct {
 }
 
 // ID names the hook.
-func (h *packetIDSpaces) ID() string { return "modemsim-packet-id-spaces" }
+func (h *packetIDSpaces) ID() string { return "cellmqtt-packet-id-spaces" }
 
 // Provides reports the hook methods implemented.
 func (h *packetIDSpaces) Provides(b byte) bool {

@@ -1,26 +1,31 @@
-package modemsim
+package mochiserver
 
 import (
+	"log/slog"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/eclipse/paho.mqtt.golang/packets"
+	mochi "github.com/mochi-mqtt/server/v2"
 )
 
-// TestEmbeddedBrokerPacketIDCollision provokes on purpose what mochi-mqtt
-// v2.7.9 gets wrong (packetIDSpaces): with a QoS 1 delivery to the client
+// testWait bounds every wait of these tests; a test that hits it fails.
+const testWait = 10 * time.Second
+
+// TestPacketIDCollision provokes on purpose what mochi-mqtt v2.7.9 gets
+// wrong (packetIDSpaces): with a QoS 1 delivery to the client
 // in flight under packet identifier k, the client numbers its own
 // SUBSCRIBE, UNSUBSCRIBE or QoS 1/2 PUBLISH k, as MQTT allows. Each must
 // work as without the collision, every answer must carry k, and the
 // delivery must still be in flight: a reconnect with clean session off
 // gets it again, with DUP, under k.
-func TestEmbeddedBrokerPacketIDCollision(t *testing.T) {
+func TestPacketIDCollision(t *testing.T) {
 	cases := []struct {
 		name    string
-		collide func(t *testing.T, c *rawMQTT, b *EmbeddedBroker, k uint16)
+		collide func(t *testing.T, c *rawMQTT, b *testBroker, k uint16)
 	}{
-		{"subscribe", func(t *testing.T, c *rawMQTT, b *EmbeddedBroker, k uint16) {
+		{"subscribe", func(t *testing.T, c *rawMQTT, b *testBroker, k uint16) {
 			sub := packets.NewControlPacket(packets.Subscribe).(*packets.SubscribePacket)
 			sub.MessageID, sub.Topics, sub.Qoss = k, []string{"b"}, []byte{1}
 			c.send(t, sub)
@@ -33,7 +38,7 @@ func TestEmbeddedBrokerPacketIDCollision(t *testing.T) {
 				t.Fatalf("got a message on %q, want one on b", p.TopicName)
 			}
 		}},
-		{"unsubscribe", func(t *testing.T, c *rawMQTT, b *EmbeddedBroker, k uint16) {
+		{"unsubscribe", func(t *testing.T, c *rawMQTT, b *testBroker, k uint16) {
 			unsub := packets.NewControlPacket(packets.Unsubscribe).(*packets.UnsubscribePacket)
 			unsub.MessageID, unsub.Topics = k, []string{"a"}
 			c.send(t, unsub)
@@ -48,13 +53,13 @@ func TestEmbeddedBrokerPacketIDCollision(t *testing.T) {
 				t.Fatalf("got %q on %q after UNSUBACK, want only the probe", p.Payload, p.TopicName)
 			}
 		}},
-		{"publish qos1", func(t *testing.T, c *rawMQTT, b *EmbeddedBroker, k uint16) {
+		{"publish qos1", func(t *testing.T, c *rawMQTT, b *testBroker, k uint16) {
 			c.send(t, publishPacket("up", "from the client", 1, k))
 			if ack := expectPacket[*packets.PubackPacket](t, c); ack.MessageID != k {
 				t.Fatalf("PUBACK id %d, want %d", ack.MessageID, k)
 			}
 		}},
-		{"publish qos2", func(t *testing.T, c *rawMQTT, b *EmbeddedBroker, k uint16) {
+		{"publish qos2", func(t *testing.T, c *rawMQTT, b *testBroker, k uint16) {
 			c.send(t, publishPacket("up", "from the client", 2, k))
 			if ack := expectPacket[*packets.PubrecPacket](t, c); ack.MessageID != k {
 				t.Fatalf("PUBREC id %d, want %d", ack.MessageID, k)
@@ -69,8 +74,8 @@ func TestEmbeddedBrokerPacketIDCollision(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			b := startEmbedded(t, EmbeddedOptions{})
-			c := dialRaw(t, b.Addr(), "collider")
+			b := startBroker(t)
+			c := dialRaw(t, b.addr, "collider")
 			sub := packets.NewControlPacket(packets.Subscribe).(*packets.SubscribePacket)
 			sub.MessageID, sub.Topics, sub.Qoss = 1, []string{"a", "probe"}, []byte{1, 0}
 			c.send(t, sub)
@@ -84,7 +89,7 @@ func TestEmbeddedBrokerPacketIDCollision(t *testing.T) {
 			tc.collide(t, c, b, d.MessageID)
 			c.close()
 
-			again := dialRaw(t, b.Addr(), "collider")
+			again := dialRaw(t, b.addr, "collider")
 			r := expectPacket[*packets.PublishPacket](t, again)
 			if r.MessageID != d.MessageID || !r.Dup || string(r.Payload) != "pending" {
 				t.Fatalf("after reconnect got id %d dup %v %q, want the pending delivery id %d again with DUP",
@@ -94,13 +99,13 @@ func TestEmbeddedBrokerPacketIDCollision(t *testing.T) {
 	}
 }
 
-// TestEmbeddedBrokerClientQoS2AcrossDeliveries: while a QoS 2 PUBLISH of
+// TestClientQoS2AcrossDeliveries: while a QoS 2 PUBLISH of
 // the client waits for its PUBREL, the broker's deliveries to that client
 // take other identifiers, and the PUBREL still completes the flow under
 // the client's identifier.
-func TestEmbeddedBrokerClientQoS2AcrossDeliveries(t *testing.T) {
-	b := startEmbedded(t, EmbeddedOptions{})
-	c := dialRaw(t, b.Addr(), "qos2")
+func TestClientQoS2AcrossDeliveries(t *testing.T) {
+	b := startBroker(t)
+	c := dialRaw(t, b.addr, "qos2")
 	sub := packets.NewControlPacket(packets.Subscribe).(*packets.SubscribePacket)
 	sub.MessageID, sub.Topics, sub.Qoss = 1, []string{"down"}, []byte{2}
 	c.send(t, sub)
@@ -139,14 +144,14 @@ func TestEmbeddedBrokerClientQoS2AcrossDeliveries(t *testing.T) {
 	}
 }
 
-// TestEmbeddedBrokerClientQoS2AcrossReconnect: a QoS 2 PUBLISH of the
+// TestClientQoS2AcrossReconnect: a QoS 2 PUBLISH of the
 // client whose PUBREL did not go out before the connection broke is still
 // the client's: after a reconnect with clean session off the broker sends
 // its PUBREC again under the client's identifier, and the PUBREL completes
 // it.
-func TestEmbeddedBrokerClientQoS2AcrossReconnect(t *testing.T) {
-	b := startEmbedded(t, EmbeddedOptions{})
-	c := dialRaw(t, b.Addr(), "persist")
+func TestClientQoS2AcrossReconnect(t *testing.T) {
+	b := startBroker(t)
+	c := dialRaw(t, b.addr, "persist")
 	const mine = 7
 	c.send(t, publishPacket("up", "held", 2, mine))
 	if ack := expectPacket[*packets.PubrecPacket](t, c); ack.MessageID != mine {
@@ -154,7 +159,7 @@ func TestEmbeddedBrokerClientQoS2AcrossReconnect(t *testing.T) {
 	}
 	c.close()
 
-	again := dialRaw(t, b.Addr(), "persist")
+	again := dialRaw(t, b.addr, "persist")
 	if ack := expectPacket[*packets.PubrecPacket](t, again); ack.MessageID != mine {
 		t.Fatalf("PUBREC after reconnect id %d, want %d", ack.MessageID, mine)
 	}
@@ -225,9 +230,29 @@ func publishPacket(topic, payload string, qos byte, id uint16) *packets.PublishP
 	return p
 }
 
-func mustPublish(t *testing.T, b *EmbeddedBroker, topic, payload string, qos byte) {
+// testBroker is a server from New with an inline client, on a loopback
+// listener, closed with the test.
+type testBroker struct {
+	server *mochi.Server
+	addr   string
+}
+
+func startBroker(t *testing.T) *testBroker {
 	t.Helper()
-	if err := b.Publish(topic, []byte(payload), false, qos); err != nil {
+	s, err := New(&mochi.Options{Logger: slog.New(slog.DiscardHandler), InlineClient: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := serve(t, s)
+	t.Cleanup(func() { _ = Close(s, ln, time.Second) })
+	return &testBroker{server: s, addr: ln.Addr().String()}
+}
+
+// mustPublish publishes from the broker's inline client, as another client
+// would.
+func mustPublish(t *testing.T, b *testBroker, topic, payload string, qos byte) {
+	t.Helper()
+	if err := b.server.Publish(topic, []byte(payload), false, qos); err != nil {
 		t.Fatal(err)
 	}
 }
