@@ -42,10 +42,17 @@ func startEmbedded(b *Bridge) (*embedded, error) {
 			return nil, fmt.Errorf("bridge: local broker: %w", err)
 		}
 	}
-	s := mochi.New(&mochi.Options{
+	// mochiserver.New: mochi v2.7.9 mixes a client's packet identifiers
+	// with its own (a local client unsubscribing while a QoS 1 or 2
+	// message to it is in flight would stay subscribed).
+	s, err := mochiserver.New(&mochi.Options{
 		Logger:       slog.New(minLevel{slog.LevelError, b.log.Handler()}),
 		InlineClient: true,
 	})
+	if err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("bridge: local broker: %w", err)
+	}
 	e := &embedded{b: b, server: s, ln: mochiserver.Track(ln)}
 	if err := s.AddHook(&localHook{e: e}, nil); err != nil {
 		_ = ln.Close()
