@@ -27,16 +27,20 @@ type Options struct {
 	// APN, when set, is configured on PDP context 1 before connecting.
 	APN string
 
-	// Listener is where the embedded local broker accepts clients (plain
-	// TCP, or a TLS listener); the bridge closes it on Close. Nil with an
-	// empty Local means 127.0.0.1:1883.
+	// Listener, when set, is where the embedded local broker accepts
+	// clients (plain TCP, or a TLS listener from tls.NewListener) instead
+	// of the listener of Config.Listener; the bridge closes it on Close,
+	// or when Start fails.
+	// Every client that reaches it acts with the device's identity: one
+	// that other machines can reach wants TLS or an Authenticator.
 	Listener net.Listener
 	// Local, when set (tcp://host:port), makes the bridge join that
 	// existing broker as its client instead of embedding one.
 	Local string
-	// Authenticate, when set, decides which local clients the embedded
-	// broker lets in, from the user name and password of their CONNECT.
-	Authenticate func(username, password []byte) bool
+	// Authenticator, when set, decides which local clients the embedded
+	// broker lets in, instead of the password file and user of
+	// Config.Listener.
+	Authenticator Authenticator
 
 	// QueueDir is the directory of the durable queues (out: local to
 	// remote; in: remote to an existing local broker); empty keeps them in
@@ -102,7 +106,7 @@ type Bridge struct {
 // over the modem in the background, retrying until it succeeds; local
 // clients can publish at once. It returns once the local side accepts
 // clients.
-func Start(cfg *Config, opts Options) (*Bridge, error) {
+func Start(cfg *Config, opts Options) (_ *Bridge, err error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
@@ -111,6 +115,9 @@ func Start(cfg *Config, opts Options) (*Bridge, error) {
 	}
 	if opts.ClientIndex < 0 || opts.ClientIndex > 1 {
 		return nil, fmt.Errorf("bridge: client index %d out of range 0-1: %w", opts.ClientIndex, atmodem.ErrInvalidParameter)
+	}
+	if err := checkListener(cfg.Listener, opts); err != nil {
+		return nil, err
 	}
 	if opts.Local != "" && opts.QueuePolicy == queue.Reject {
 		return nil, fmt.Errorf("bridge: queue policy reject with an existing local broker: the local broker has acknowledged the message before the bridge sees it, so the bridge cannot refuse it; use block or drop-oldest: %w", ErrConfig)
@@ -122,6 +129,18 @@ func Start(cfg *Config, opts Options) (*Bridge, error) {
 		if err := checkTopicName(opts.StatusTopic); err != nil {
 			return nil, fmt.Errorf("bridge: status topic %q: %w: %w", opts.StatusTopic, err, ErrConfig)
 		}
+	}
+	if opts.Local == "" {
+		// The embedded broker's listener and the check of its clients,
+		// before anything reaches the modem.
+		if err := resolveListener(cfg.Listener, &opts); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				_ = opts.Listener.Close()
+			}
+		}()
 	}
 	log := opts.Logger
 	if log == nil {
@@ -143,7 +162,6 @@ func Start(cfg *Config, opts Options) (*Bridge, error) {
 		return nil, err
 	}
 	var lb localBroker
-	var err error
 	if opts.Local != "" {
 		lb, err = joinLocal(b)
 	} else {

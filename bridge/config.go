@@ -71,6 +71,12 @@ type Config struct {
 	// (nil) is a persistent session, so the local broker keeps what is
 	// published while the bridge is not running.
 	LocalCleanSession *bool
+
+	// Listener is the embedded local broker's listener, from mosquitto's
+	// listener keywords (outside the bridge section in mosquitto.conf).
+	// Check does not check it: settings given elsewhere (the command's
+	// flags) may complete it; Start does (ListenerConfig.Check).
+	Listener ListenerConfig
 }
 
 // NewConfig returns a configuration with mosquitto's defaults for a

@@ -22,8 +22,9 @@
 //
 // # The local side
 //
-// By default the local broker is embedded (mochi-mqtt) on Options.Listener.
-// Its hook hands each published message to the bridge before mochi
+// By default the local broker is embedded (mochi-mqtt), listening where
+// Config.Listener says (DefaultListen, 127.0.0.1:1883, unless a "listener"
+// line says otherwise) or on Options.Listener. Its hook hands each published message to the bridge before mochi
 // acknowledges it: a QoS 1 or 2 message gets its PUBACK (or PUBREC) only
 // once it is in the out queue, on disk with Options.QueueDir, so a crash
 // of the process loses nothing the local broker acknowledged. With
@@ -31,6 +32,21 @@
 // as a client with a persistent session and mosquitto's bridge marker
 // (protocol level 0x84: no echo of its own messages, retain flags as
 // published), acknowledging each message only after it is queued.
+//
+// # Who may act as the device
+//
+// Every local client acts with the device's identity at the remote
+// broker: its client certificate, its credentials, its network. The
+// embedded broker therefore takes mosquitto's listener keywords:
+// password_file (a mosquitto_passwd file; a client must then give a user
+// name and password of it), certfile and keyfile (TLS), allow_anonymous,
+// and "listener PORT [ADDRESS]". An address other than loopback without a
+// password file or TLS is refused unless allow_anonymous true (or
+// ListenerConfig.InsecureListen) accepts it; a refused client gets the
+// CONNACK "cellmqtt gateway" answers (not authorized without a user
+// name, bad user name or password otherwise). Every client let in may
+// publish and subscribe on every topic: there are no access control
+// lists.
 //
 // # Store-and-forward
 //

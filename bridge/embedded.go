@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"sync"
 	"time"
 
@@ -18,30 +17,21 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
-// DefaultListen is where the embedded local broker listens by default.
-const DefaultListen = "127.0.0.1:1883"
-
 // embedded is the local broker in the bridge's own process (mochi-mqtt):
 // MQTT 3.1.1 and 5, retained messages, sessions in memory.
 type embedded struct {
 	b      *Bridge
 	server *mochi.Server
 	ln     *mochiserver.TrackingListener
+	auth   Authenticator // nil: every client is let in
 	once   sync.Once
 	err    error
 }
 
-// startEmbedded starts the embedded broker on Options.Listener (or
-// DefaultListen).
+// startEmbedded starts the embedded broker on Options.Listener, with
+// Options.Authenticator (both set by resolveListener).
 func startEmbedded(b *Bridge) (*embedded, error) {
-	ln := b.opts.Listener
-	if ln == nil {
-		var lc net.ListenConfig
-		var err error
-		if ln, err = lc.Listen(context.Background(), "tcp", DefaultListen); err != nil {
-			return nil, fmt.Errorf("bridge: local broker: %w", err)
-		}
-	}
+	ln, auth := b.opts.Listener, b.opts.Authenticator
 	// mochiserver.New: mochi v2.7.9 mixes a client's packet identifiers
 	// with its own (a local client unsubscribing while a QoS 1 or 2
 	// message to it is in flight would stay subscribed).
@@ -53,7 +43,7 @@ func startEmbedded(b *Bridge) (*embedded, error) {
 		_ = ln.Close()
 		return nil, fmt.Errorf("bridge: local broker: %w", err)
 	}
-	e := &embedded{b: b, server: s, ln: mochiserver.Track(ln)}
+	e := &embedded{b: b, server: s, ln: mochiserver.Track(ln), auth: auth}
 	if err := s.AddHook(&localHook{e: e}, nil); err != nil {
 		_ = ln.Close()
 		return nil, fmt.Errorf("bridge: local broker: %w", err)
@@ -66,7 +56,7 @@ func startEmbedded(b *Bridge) (*embedded, error) {
 		_ = ln.Close()
 		return nil, fmt.Errorf("bridge: local broker: %w", err)
 	}
-	b.log.Info("local broker listening", "addr", ln.Addr().String())
+	b.log.Info("local broker listening", "addr", ln.Addr().String(), "authenticated", auth != nil)
 	return e, nil
 }
 
@@ -106,7 +96,7 @@ func (e *embedded) close() error {
 }
 
 // localHook is the embedded broker's hook: it lets local clients in (all,
-// or those Options.Authenticate accepts) and hands each message published
+// or those its Authenticator accepts) and hands each message published
 // on the broker to the bridge before mochi acknowledges it, so a PUBACK
 // (or PUBREC) follows the message's Put into the out queue.
 type localHook struct {
@@ -119,16 +109,40 @@ func (h *localHook) ID() string { return "cellmqtt-bridge" }
 
 // Provides reports the hook methods implemented.
 func (h *localHook) Provides(b byte) bool {
-	return b == mochi.OnConnectAuthenticate || b == mochi.OnACLCheck || b == mochi.OnPublish
+	return b == mochi.OnConnect || b == mochi.OnConnectAuthenticate || b == mochi.OnACLCheck || b == mochi.OnPublish
 }
 
-// OnConnectAuthenticate accepts every client, or those Authenticate does.
-func (h *localHook) OnConnectAuthenticate(_ *mochi.Client, pk packets.Packet) bool {
-	if h.e.b.opts.Authenticate == nil {
-		return true
+// OnConnect refuses a client the Authenticator does not let in, with the
+// CONNACK "cellmqtt gateway" answers: "not authorized" without a user name
+// (MQTT 3.1.1 return code 5, MQTT 5 0x87), "bad user name or password"
+// otherwise (4, 0x86). mochi's own refusal (OnConnectAuthenticate) would
+// say 5 or 0x86 to both.
+func (h *localHook) OnConnect(cl *mochi.Client, pk packets.Packet) error {
+	if h.e.auth == nil {
+		return nil
 	}
-	return h.e.b.opts.Authenticate(pk.Connect.Username, pk.Connect.Password)
+	user := string(pk.Connect.Username)
+	err := h.e.auth.Authenticate(user, pk.Connect.Password)
+	if err == nil {
+		return nil
+	}
+	v311, v5 := packets.ErrMalformedUsernameOrPassword, packets.ErrBadUsernameOrPassword // 4, 0x86
+	if user == "" {
+		v311, v5 = packets.Err3NotAuthorized, packets.ErrNotAuthorized // 5, 0x87
+	}
+	ack := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connack}, ReasonCode: v311.Code}
+	if cl.Properties.ProtocolVersion == 5 {
+		ack.ReasonCode, ack.Properties.ReasonString = v5.Code, v5.Reason
+	}
+	h.e.b.log.Warn("refused a local client", "client", cl.ID, "remote", cl.Net.Remote, "user", user, "err", err)
+	if werr := cl.WritePacket(ack); werr != nil {
+		return fmt.Errorf("bridge: refusing local client %q: %w", cl.ID, werr)
+	}
+	return fmt.Errorf("bridge: local client %q refused: %w", cl.ID, err)
 }
+
+// OnConnectAuthenticate lets in every client OnConnect did not refuse.
+func (h *localHook) OnConnectAuthenticate(*mochi.Client, packets.Packet) bool { return true }
 
 // OnACLCheck allows every topic to every client that was let in.
 func (h *localHook) OnACLCheck(*mochi.Client, string, bool) bool { return true }

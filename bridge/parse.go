@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -56,12 +57,17 @@ func ParseFile(path string) (*Config, error) {
 // bridge_attempt_unsubscribe, bridge_outgoing_retain,
 // bridge_protocol_version mqttv311, try_private, round_robin false,
 // start_type automatic, and the local_* keywords used with an existing
-// local broker). A keyword it cannot honour is refused with an error that
-// names it and wraps ErrUnsupported; comments (#) and blank lines are
-// skipped. name names the input in errors. The result is checked with
-// Config.Check.
+// local broker). Anywhere in the input, as in a mosquitto.conf, it also
+// reads the keywords of one listener for the embedded local broker
+// (listener PORT [ADDRESS], password_file, certfile, keyfile,
+// allow_anonymous, protocol mqtt) into Config.Listener. A keyword it
+// cannot honour is refused with an error that names it and wraps
+// ErrUnsupported; comments (#) and blank lines are skipped. name names the
+// input in errors. The result is checked with Config.Check.
 func ParseConfig(r io.Reader, name string) (*Config, error) {
 	var c *Config
+	var l ListenerConfig
+	listeners := 0
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for n := 1; sc.Scan(); n++ {
@@ -89,9 +95,24 @@ func ParseConfig(r io.Reader, name string) (*Config, error) {
 			c = NewConfig(rest)
 			continue
 		}
+		if lk, ok := listenerKeywords[kw]; ok {
+			// mosquitto reads its listener keywords anywhere in the file.
+			if lk.refuse != "" {
+				return nil, wrap(fmt.Errorf("%s: %w", lk.refuse, ErrUnsupported))
+			}
+			if kw == "listener" {
+				if listeners++; listeners > 1 {
+					return nil, wrap(fmt.Errorf("a second listener: the bridge's local broker has one: %w", ErrUnsupported))
+				}
+			}
+			if err := lk.set(&l, rest); err != nil {
+				return nil, wrap(err)
+			}
+			continue
+		}
 		k, known := keywords[kw]
 		if !known {
-			return nil, wrap(fmt.Errorf("not a bridge keyword that cellmqtt bridge reads: give only a bridge section (connection, address, topic ...); the local listener is set with --listen: %w", ErrUnsupported))
+			return nil, wrap(fmt.Errorf("not a keyword that cellmqtt bridge reads: give a bridge section (connection, address, topic ...) and, for the local broker, listener, password_file, certfile, keyfile or allow_anonymous: %w", ErrUnsupported))
 		}
 		if c == nil {
 			return nil, wrap(errors.New(`a bridge keyword before "connection <name>": the bridge section starts with its connection line`))
@@ -109,6 +130,7 @@ func ParseConfig(r io.Reader, name string) (*Config, error) {
 	if c == nil {
 		return nil, fmt.Errorf("%s: no \"connection <name>\" line: %w", name, ErrConfig)
 	}
+	c.Listener = l
 	if err := c.Check(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -165,8 +187,8 @@ var keywords = map[string]keyword{
 	"restart_timeout": {set: setRestart},
 	"cleansession":    {set: setBool(func(c *Config) *bool { return &c.CleanSession })},
 	"local_cleansession": {set: func(c *Config, v string) error {
-		var b bool
-		if err := setBool(func(*Config) *bool { return &b })(c, v); err != nil {
+		b, err := parseBool(v)
+		if err != nil {
 			return err
 		}
 		c.LocalCleanSession = &b
@@ -180,11 +202,11 @@ var keywords = map[string]keyword{
 	"bridge_protocol_version": {set: onlyValue("mqttv311",
 		"the modem's MQTT client speaks MQTT 3.1.1 to the remote broker")},
 	"try_private": {set: func(c *Config, v string) error {
-		var b bool
 		// Either value is accepted: the modem connects as an ordinary
 		// client in any case, and the bridge drops the remote broker's
 		// echo of what it sent (see the package documentation).
-		return setBool(func(*Config) *bool { return &b })(c, v)
+		_, err := parseBool(v)
+		return err
 	}},
 	"round_robin": {set: onlyValue("false",
 		"true: the bridge tries the addresses in the order given at every connection attempt")},
@@ -215,9 +237,81 @@ var keywords = map[string]keyword{
 	"local_bind_address":     {refuse: "the bridge reaches an existing local broker with --local"},
 }
 
-// setString stores a single value.
-func setString(field func(*Config) *string) func(*Config, string) error {
-	return func(c *Config, v string) error {
+// listenerKeyword is how one of mosquitto's listener keywords is read.
+type listenerKeyword struct {
+	set    func(l *ListenerConfig, v string) error
+	refuse string
+}
+
+// noClientCerts is why the keywords of client certificates are refused.
+const noClientCerts = "the local listener does not check client certificates: authenticate local clients with password_file"
+
+// listenerKeywords are mosquitto's keywords for a listener and what the
+// bridge does with each, for its embedded local broker.
+var listenerKeywords = map[string]listenerKeyword{
+	"listener":      {set: setListener},
+	"password_file": {set: setString(func(l *ListenerConfig) *string { return &l.PasswordFile })},
+	"certfile":      {set: setString(func(l *ListenerConfig) *string { return &l.CertFile })},
+	"keyfile":       {set: setString(func(l *ListenerConfig) *string { return &l.KeyFile })},
+	"allow_anonymous": {set: func(l *ListenerConfig, v string) error {
+		b, err := parseBool(v)
+		if err != nil {
+			return err
+		}
+		l.AllowAnonymous = &b
+		return nil
+	}},
+	"protocol": {set: func(_ *ListenerConfig, v string) error {
+		if v != "mqtt" {
+			return fmt.Errorf("%q: only mqtt: the local broker has no websockets listener: %w", v, ErrUnsupported)
+		}
+		return nil
+	}},
+	"port":                     {refuse: `give the local listener as "listener PORT [ADDRESS]"`},
+	"bind_address":             {refuse: `give the local listener as "listener PORT [ADDRESS]"`},
+	"bind_interface":           {refuse: `give the local listener as "listener PORT [ADDRESS]"`},
+	"socket_domain":            {refuse: `give the local listener as "listener PORT [ADDRESS]" with an IPv4 or IPv6 address`},
+	"cafile":                   {refuse: noClientCerts + " (bridge_cafile is the remote broker's CA)"},
+	"capath":                   {refuse: noClientCerts},
+	"crlfile":                  {refuse: noClientCerts},
+	"require_certificate":      {refuse: noClientCerts},
+	"use_identity_as_username": {refuse: noClientCerts},
+	"use_subject_as_username":  {refuse: noClientCerts},
+	"psk_file":                 {refuse: "the local listener has no TLS-PSK"},
+	"psk_hint":                 {refuse: "the local listener has no TLS-PSK"},
+	"tls_version":              {refuse: "the local listener speaks TLS 1.2 and 1.3, with Go's cipher suites"},
+	"ciphers":                  {refuse: "the local listener speaks TLS 1.2 and 1.3, with Go's cipher suites"},
+	"ciphers_tls1.3":           {refuse: "the local listener speaks TLS 1.2 and 1.3, with Go's cipher suites"},
+	"acl_file":                 {refuse: "the local broker has no access control lists: every local client it lets in may use every topic"},
+	"mount_point":              {refuse: "no mount point: give the topics' prefixes in the topic lines"},
+}
+
+// setListener reads "listener PORT [ADDRESS]": without an address, every
+// interface, as in mosquitto.
+func setListener(l *ListenerConfig, v string) error {
+	f := strings.Fields(v)
+	if len(f) < 1 || len(f) > 2 {
+		return fmt.Errorf("%q: want \"listener PORT [ADDRESS]\"", v)
+	}
+	port, err := strconv.Atoi(f[0])
+	if err != nil || port < 0 || port > 65535 {
+		return fmt.Errorf("port %q: want 0-65535", f[0])
+	}
+	host := ""
+	if len(f) == 2 {
+		host = f[1]
+		if strings.ContainsRune(host, '/') {
+			return fmt.Errorf("%q: a unix socket: the local broker listens on TCP: %w", host, ErrUnsupported)
+		}
+	}
+	l.Addr = net.JoinHostPort(host, strconv.Itoa(port))
+	return nil
+}
+
+// setString stores a single value in a field of a Config or a
+// ListenerConfig.
+func setString[T any](field func(*T) *string) func(*T, string) error {
+	return func(c *T, v string) error {
 		if v == "" || len(strings.Fields(v)) != 1 {
 			return fmt.Errorf("want one value, got %q", v)
 		}
@@ -229,16 +323,23 @@ func setString(field func(*Config) *string) func(*Config, string) error {
 // setBool stores true or false.
 func setBool(field func(*Config) *bool) func(*Config, string) error {
 	return func(c *Config, v string) error {
-		switch v {
-		case "true":
-			*field(c) = true
-		case "false":
-			*field(c) = false
-		default:
-			return fmt.Errorf("%q: want true or false", v)
+		b, err := parseBool(v)
+		if err == nil {
+			*field(c) = b
 		}
-		return nil
+		return err
 	}
+}
+
+// parseBool reads mosquitto's true or false.
+func parseBool(v string) (bool, error) {
+	switch v {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q: want true or false", v)
 }
 
 // onlyValue accepts the one value the bridge honours and refuses the others

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cellmqtt/cellmqtt/internal/listener"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -114,8 +116,19 @@ func TestParseConfigRefused(t *testing.T) {
 		{"notifications_local_only false", true, `x.conf:4: notifications_local_only: "false": only true`},
 		{"bridge_tls_version tlsv1.3", true, `x.conf:4: bridge_tls_version: "tlsv1.3"`},
 		{"connection second", true, `x.conf:4: connection: a second connection ("second" after "c1")`},
-		{"listener 1883", true, "x.conf:4: listener: not a bridge keyword"},
-		{"persistence true", true, "x.conf:4: persistence: not a bridge keyword"},
+		{"persistence true", true, "x.conf:4: persistence: not a keyword that cellmqtt bridge reads"},
+		// The local listener's keywords that the embedded broker cannot honour.
+		{"cafile /etc/ca.pem", true, "x.conf:4: cafile: the local listener does not check client certificates"},
+		{"require_certificate true", true, "x.conf:4: require_certificate: the local listener does not check client certificates"},
+		{"acl_file /etc/acl", true, "x.conf:4: acl_file: the local broker has no access control lists"},
+		{"port 1883", true, `x.conf:4: port: give the local listener as "listener PORT [ADDRESS]"`},
+		{"psk_file /etc/psk", true, "x.conf:4: psk_file: the local listener has no TLS-PSK"},
+		{"protocol websockets", true, `x.conf:4: protocol: "websockets": only mqtt`},
+		{"listener 1883 /run/mqtt.sock", true, `x.conf:4: listener: "/run/mqtt.sock": a unix socket`},
+		{"listener 70000", false, `x.conf:4: listener: port "70000": want 0-65535`},
+		{"listener", false, `x.conf:4: listener: "": want "listener PORT [ADDRESS]"`},
+		{"allow_anonymous yes", false, `x.conf:4: allow_anonymous: "yes": want true or false`},
+		{"password_file", false, "x.conf:4: password_file: want one value"},
 		{"cleansession maybe", false, `x.conf:4: cleansession: "maybe": want true or false`},
 		{"keepalive_interval 2", false, `x.conf:4: keepalive_interval: "2": want whole seconds, at least 5`},
 		{"restart_timeout 10 5", false, "x.conf:4: restart_timeout: \"10 5\": the cap is below the base"},
@@ -137,6 +150,80 @@ func TestParseConfigRefused(t *testing.T) {
 			var ce *ConfigError
 			if !errors.As(err, &ce) || ce.Line != 4 {
 				t.Errorf("errors.As(*ConfigError) = %v, line %v", ce, ce)
+			}
+		})
+	}
+}
+
+// TestParseListener: mosquitto's listener keywords, anywhere in the file as
+// in a mosquitto.conf, set the embedded broker's listener.
+func TestParseListener(t *testing.T) {
+	yes, no := true, false
+	tests := []struct {
+		conf string
+		want ListenerConfig
+	}{
+		{"", ListenerConfig{}},
+		{"listener 1883\n", ListenerConfig{Addr: ":1883"}},
+		{"listener 8883 0.0.0.0\npassword_file /etc/cellmqtt/passwd\ncertfile gw.pem\nkeyfile gw.key\nallow_anonymous false\nprotocol mqtt\n",
+			ListenerConfig{Addr: "0.0.0.0:8883", PasswordFile: "/etc/cellmqtt/passwd", CertFile: "gw.pem", KeyFile: "gw.key", AllowAnonymous: &no}},
+		{"listener 1883 ::1\nallow_anonymous true\n", ListenerConfig{Addr: "[::1]:1883", AllowAnonymous: &yes}},
+	}
+	for _, tc := range tests {
+		// Before the bridge section, as mosquitto.conf puts its listeners,
+		// and after it.
+		for _, conf := range []string{tc.conf + "connection c\naddress a\ntopic x\n", "connection c\naddress a\ntopic x\n" + tc.conf} {
+			c, err := ParseConfig(strings.NewReader(conf), "x.conf")
+			if err != nil {
+				t.Fatalf("%q: %v", conf, err)
+			}
+			if !reflect.DeepEqual(c.Listener, tc.want) {
+				t.Errorf("%q: listener %+v, want %+v", conf, c.Listener, tc.want)
+			}
+		}
+	}
+	_, err := ParseConfig(strings.NewReader("listener 1883\nconnection c\naddress a\ntopic x\nlistener 1884\n"), "x.conf")
+	if err == nil || !strings.HasPrefix(err.Error(), "x.conf:5: listener: a second listener") || !errors.Is(err, ErrUnsupported) {
+		t.Errorf("two listeners: %v", err)
+	}
+}
+
+// TestListenerCheck: who may reach the embedded broker and act with the
+// device's identity; the rule of "cellmqtt gateway", with mosquitto's
+// allow_anonymous.
+func TestListenerCheck(t *testing.T) {
+	yes, no := true, false
+	tests := []struct {
+		name     string
+		l        ListenerConfig
+		insecure bool   // wants internal/listener's ErrInsecure
+		want     string // in the error; "" for none
+	}{
+		{"default", ListenerConfig{}, false, ""},
+		{"loopback", ListenerConfig{Addr: "127.0.0.1:0"}, false, ""},
+		{"every interface", ListenerConfig{Addr: ":1883"}, true, "can be reached from other machines"},
+		{"every interface with a password file", ListenerConfig{Addr: ":1883", PasswordFile: "pw"}, false, ""},
+		{"every interface with a user", ListenerConfig{Addr: ":1883", Username: "u", Password: "p"}, false, ""},
+		{"every interface with TLS", ListenerConfig{Addr: ":8883", CertFile: "c.pem", KeyFile: "k.pem"}, false, ""},
+		{"every interface accepted", ListenerConfig{Addr: ":1883", InsecureListen: true}, false, ""},
+		{"every interface, allow_anonymous true", ListenerConfig{Addr: ":1883", AllowAnonymous: &yes}, false, ""},
+		{"allow_anonymous false without a password file", ListenerConfig{AllowAnonymous: &no}, false, "allow_anonymous false without password_file"},
+		{"allow_anonymous false with a password file", ListenerConfig{AllowAnonymous: &no, PasswordFile: "pw"}, false, ""},
+		{"certificate without key", ListenerConfig{CertFile: "c.pem"}, false, "certificate needs its key"},
+		{"user without password", ListenerConfig{Username: "u"}, false, "user name needs its password"},
+		{"no port", ListenerConfig{Addr: "127.0.0.1"}, false, "HOST:PORT"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.l.Check()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Check: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrConfig) || errors.Is(err, listener.ErrInsecure) != tc.insecure {
+				t.Fatalf("Check: %v; want an ErrConfig containing %q (ErrInsecure %v)", err, tc.want, tc.insecure)
 			}
 		})
 	}

@@ -74,7 +74,7 @@ func newRig(t testing.TB, remoteAddr, conf string, opts Options) *rig {
 		_ = r.modem.Close()
 		_ = sim.Close()
 	})
-	if opts.Listener == nil && opts.Local == "" {
+	if opts.Listener == nil && opts.Local == "" && cfg.Listener.Addr == "" && !cfg.Listener.TLS() {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
