@@ -219,6 +219,12 @@ func TestRefusedLocalMessages(t *testing.T) {
 	if tok.WaitTimeout(waitTimeout) && tok.Error() == nil {
 		t.Error("a payload the modem cannot carry was acknowledged")
 	}
+	// At QoS 0 it reaches the local subscribers only.
+	local := connect(t, r.bridge.Addr(), "local", map[string]byte{"sensors/big0": 0})
+	local.publish("sensors/big0", 0, false, string(make([]byte, 10241)))
+	if got := local.collect(1)[0]; len(got) != len("sensors/big0 ")+10241 {
+		t.Errorf("a QoS 0 message the bridge cannot carry arrived locally with %d bytes", len(got))
+	}
 	// Not for the bridge: delivered locally as usual.
 	other := connect(t, r.bridge.Addr(), "other", map[string]byte{"misc/#": 1})
 	other.publish("misc/x", 1, false, string(make([]byte, 20000)))

@@ -32,6 +32,19 @@ func (lf *listenFlags) register(fs *flagSet, def string) {
 // check validates the listener flags before anything is opened; every
 // problem is a usage error (exit 2) that names the flags.
 func (lf *listenFlags) check() error {
+	if err := lf.checkPairs(); err != nil {
+		return err
+	}
+	err := insecureUsage(lf.cfg.Check(), lf.cfg.Addr, "")
+	var usage usageErr
+	if err != nil && !errors.As(err, &usage) {
+		return badInput("--listen: %w", err)
+	}
+	return err
+}
+
+// checkPairs checks the flags that go in pairs.
+func (lf *listenFlags) checkPairs() error {
 	c := lf.cfg
 	switch {
 	case (c.Username == "") != (c.Password == ""):
@@ -39,15 +52,29 @@ func (lf *listenFlags) check() error {
 	case (c.CertFile == "") != (c.KeyFile == ""):
 		return badInput("--listen-cert and --listen-key go together")
 	}
-	err := c.Check()
-	switch {
-	case errors.Is(err, listener.ErrInsecure):
-		return badInput("--listen %s can be reached from other machines, and every local client acts with the device's identity at the broker: "+
-			"give --password-file, --local-user/--local-password or --listen-cert/--listen-key, listen on 127.0.0.1, or accept it with --insecure-listen", c.Addr)
-	case err != nil:
-		return badInput("--listen: %w", err)
-	}
 	return nil
+}
+
+// given reports whether any listener flag other than --listen was given.
+func (lf *listenFlags) given(set func(name string) bool) bool {
+	for _, name := range []string{"password-file", "local-user", "local-password", "listen-cert", "listen-key", "insecure-listen"} {
+		if set(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// insecureUsage turns internal/listener's ErrInsecure (an address other
+// machines reach, neither authenticated nor TLS) into a usage error that
+// names the flags that would do; hint names other settings that would (a
+// configuration file's keywords). Other errors are returned as they are.
+func insecureUsage(err error, addr, hint string) error {
+	if !errors.Is(err, listener.ErrInsecure) {
+		return err
+	}
+	return badInput("--listen %s can be reached from other machines, and every local client acts with the device's identity at the broker: "+
+		"give --password-file, --local-user/--local-password or --listen-cert/--listen-key%s, listen on 127.0.0.1, or accept it with --insecure-listen", addr, hint)
 }
 
 // authenticator reads the password file; nil when no credentials are
@@ -63,11 +90,17 @@ func (lf *listenFlags) authenticator() (*listener.Authenticator, error) {
 
 // describe says how the listener is secured, for the start-up line.
 func (lf *listenFlags) describe() string {
+	return describeListener(lf.cfg.TLS(), lf.cfg.Authenticates())
+}
+
+// describeListener says how a listener is secured: " (TLS, authenticated
+// clients)", or "" for a plain, open one.
+func describeListener(tls, authenticates bool) string {
 	var parts []string
-	if lf.cfg.TLS() {
+	if tls {
 		parts = append(parts, "TLS")
 	}
-	if lf.cfg.Authenticates() {
+	if authenticates {
 		parts = append(parts, "authenticated clients")
 	}
 	if len(parts) == 0 {
