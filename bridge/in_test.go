@@ -1,6 +1,8 @@
 package bridge
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -81,4 +83,44 @@ func nextMessage(t *testing.T, ch chan mqtt.Message) mqtt.Message {
 		t.Fatal("no message arrived")
 	}
 	return nil
+}
+
+// TestInboundWhileDown: with cleansession false (the default) the remote
+// broker keeps the QoS 1 messages of the in rules while the link is down,
+// and the bridge delivers them to the local subscribers after the
+// reconnect. (In the order the remote broker resends them: the embedded
+// remote broker, mochi v2.7.9, takes them from a map and sorts them by
+// their creation time in whole seconds, so messages of the same second
+// come back in any order; the test does not look at the order.)
+func TestInboundWhileDown(t *testing.T) {
+	remote := startRemote(t)
+	r := newRig(t, remote, basicConf+"notification_topic bridge/state\n", Options{})
+	r.waitConnected(t)
+	r.waitSettled(t, 1)
+	local := connect(t, r.bridge.Addr(), "local", map[string]byte{"cmd/#": 1, "bridge/state": 1})
+	local.skipUntil("bridge/state 1")
+	far := connect(t, remote, "far", nil)
+	r.sim.NoNetwork()
+	local.expect("bridge/state 0")
+	for i := range 3 {
+		far.publish("cmd/x", 1, false, fmt.Sprint(i))
+	}
+	r.sim.RestoreNetwork()
+	// The state may come before or after what the remote broker kept.
+	var got []string
+	timeout := time.After(waitTimeout)
+	for len(got) < 3 {
+		select {
+		case m := <-local.ch:
+			if m != "bridge/state 1" {
+				got = append(got, m)
+			}
+		case <-timeout:
+			t.Fatalf("after the reconnect the local subscriber got %q, want cmd/x 0, 1 and 2", got)
+		}
+	}
+	slices.Sort(got)
+	if want := []string{"cmd/x 0", "cmd/x 1", "cmd/x 2"}; !slices.Equal(got, want) {
+		t.Errorf("after the reconnect: %q, want %q", got, want)
+	}
 }
