@@ -80,3 +80,30 @@ func ExampleStart() {
 	}
 	// Output: sensors/temp 21.5
 }
+
+// ExampleListenerConfig_Check: mosquitto's listener keywords in the file
+// set the local broker's listener; one that other machines reach needs a
+// password file or TLS, or allow_anonymous true, since every local client
+// acts with the device's identity.
+func ExampleListenerConfig_Check() {
+	for _, listener := range []string{
+		"listener 1883 127.0.0.1",
+		"listener 1883",
+		"listener 1883\npassword_file /etc/cellmqtt/passwd",
+		"listener 8883\ncertfile gw.pem\nkeyfile gw.key",
+		"listener 1883\nallow_anonymous true",
+	} {
+		cfg, err := bridge.ParseConfig(strings.NewReader(listener+"\nconnection c\naddress a\ntopic x\n"), "bridge.conf")
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("%-40q accepted: %v\n", listener, cfg.Listener.Check() == nil)
+	}
+	// Output:
+	// "listener 1883 127.0.0.1"                accepted: true
+	// "listener 1883"                          accepted: false
+	// "listener 1883\npassword_file /etc/cellmqtt/passwd" accepted: true
+	// "listener 8883\ncertfile gw.pem\nkeyfile gw.key" accepted: true
+	// "listener 1883\nallow_anonymous true"    accepted: true
+}
