@@ -63,6 +63,8 @@ type Options struct {
 
 	// clientOptions, when set (tests), adjusts the uplink client's options.
 	clientOptions func(*cellmqtt.ClientOptions)
+	// connectWait, when set (tests), replaces connectWait.
+	connectWait time.Duration
 }
 
 // Bridge is a running bridge. Create it with Start; stop it with Close.

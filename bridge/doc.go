@@ -44,9 +44,9 @@
 // password file or TLS is refused unless allow_anonymous true (or
 // ListenerConfig.InsecureListen) accepts it; a refused client gets the
 // CONNACK "cellmqtt gateway" answers (not authorized without a user
-// name, bad user name or password otherwise). Every client let in may
-// publish and subscribe on every topic: there are no access control
-// lists.
+// name, bad user name or password otherwise), and a connection that sends
+// no CONNECT within 5 seconds is closed. Every client let in may publish
+// and subscribe on every topic: there are no access control lists.
 //
 // # Store-and-forward
 //

@@ -43,7 +43,11 @@ func startEmbedded(b *Bridge) (*embedded, error) {
 		_ = ln.Close()
 		return nil, fmt.Errorf("bridge: local broker: %w", err)
 	}
-	e := &embedded{b: b, server: s, ln: mochiserver.Track(ln), auth: auth}
+	wait := b.opts.connectWait
+	if wait <= 0 {
+		wait = connectWait
+	}
+	e := &embedded{b: b, server: s, ln: mochiserver.Track(connectDeadline{ln, wait}), auth: auth}
 	if err := s.AddHook(&localHook{e: e}, nil); err != nil {
 		_ = ln.Close()
 		return nil, fmt.Errorf("bridge: local broker: %w", err)

@@ -3,6 +3,8 @@ package bridge
 import (
 	"context"
 	"fmt"
+	"net"
+	"time"
 
 	"github.com/cellmqtt/cellmqtt/internal/listener"
 )
@@ -166,4 +168,25 @@ func (a anonymousAllowed) Authenticate(username string, password []byte) error {
 		return nil
 	}
 	return a.Authenticator.Authenticate(username, password)
+}
+
+// connectWait bounds how long an accepted local connection may take to
+// complete its TLS handshake and send its CONNECT, as for "cellmqtt
+// gateway": mochi waits for ever, so idle connections would pile up.
+const connectWait = 5 * time.Second
+
+// connectDeadline gives every accepted connection a deadline of d, which
+// mochi replaces with the client's keepalive once the CONNECT is accepted.
+type connectDeadline struct {
+	net.Listener
+	d time.Duration
+}
+
+func (l connectDeadline) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	_ = c.SetDeadline(time.Now().Add(l.d))
+	return c, nil
 }

@@ -3,12 +3,14 @@ package bridge
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cellmqtt/cellmqtt/atmodem"
 	"github.com/eclipse/paho.golang/paho"
@@ -201,4 +203,30 @@ func (m *idleModem) sent() string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return string(m.written)
+}
+
+// TestLocalConnectWait: a local connection that sends no CONNECT (or no TLS
+// handshake) is closed after the CONNECT wait, as by "cellmqtt gateway";
+// a client that connected keeps its connection past it.
+func TestLocalConnectWait(t *testing.T) {
+	remote := startRemote(t)
+	r := newRig(t, remote, basicConf, Options{connectWait: 200 * time.Millisecond})
+	r.waitConnected(t)
+	client := connect(t, r.bridge.Addr(), "client", map[string]byte{"misc/#": 1})
+
+	idle, err := net.Dial("tcp", r.bridge.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	if err := idle.SetReadDeadline(time.Now().Add(waitTimeout)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := idle.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("an idle connection read %d bytes, %v; want it closed by the bridge", n, err)
+	}
+	// The client was accepted before the idle connection: its first
+	// deadline has passed too, and it must have been lifted.
+	client.publish("misc/after", 1, false, "still connected")
+	client.expect("misc/after still connected")
 }

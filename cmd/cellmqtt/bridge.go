@@ -75,9 +75,10 @@ mosquitto's listener keywords do the same: "listener PORT [ADDRESS]"
 and allow_anonymous true (clients without a user name are let in, on any
 address); a flag replaces the file's setting. A refused client gets
 CONNACK "not authorized" without a user name, "bad user name or password"
-otherwise. Every client let in may use every topic. (--local-user is what
-local clients must give; local_username in the file is what the bridge
-gives an existing broker with --local.)
+otherwise; a connection that sends no CONNECT within 5 s is closed. Every
+client let in may use every topic. (--local-user is what local clients
+must give; local_username in the file is what the bridge gives an
+existing broker with --local.)
 
 What a local client can expect:
   - Out (local to remote): a QoS 1 or 2 message is acknowledged (PUBACK,
