@@ -90,3 +90,33 @@ func TestExecLostPromptFeedsTheWaitingModem(t *testing.T) {
 		})
 	}
 }
+
+// TestStepOutAfterPromptFeedsTheWaitingModem: a data command whose prompt
+// came but whose data was not written (its context ended, or its timer
+// fired, between the two) leaves the modem waiting for the data, so the
+// engine feeds it before its marker. Otherwise the markers are swallowed
+// as data until they add up to its length: a +CMQTTCONNLOST cancelling a
+// publish right after the prompt of AT+CMQTTPAYLOAD=0,20 left the engine
+// out of step for a minute (TestIntegrationReconnectingHandlerSwitchesBroker,
+// 1 run in 20). The window is too narrow to hit through exec on purpose,
+// so the test puts the command in that state.
+func TestStepOutAfterPromptFeedsTheWaitingModem(t *testing.T) {
+	m, sm := startModem(t, deliverWhole, []step{
+		{expect: "xxxxxxxx\r", reply: "\r\nOK\r\n"},
+		{expect: "AT+CSQ\r", reply: "\r\n+CSQ: 9,99\r\n\r\nOK\r\n"}, // the marker
+		{expect: "AT+CSQ\r", reply: "\r\n+CSQ: 20,99\r\n\r\nOK\r\n"},
+	})
+	c := newInflight(request{line: "AT+CMQTTPAYLOAD=0,8", data: []byte("payload!"), index: 0})
+	m.mu.Lock()
+	c.prompted = true
+	m.stepOut(c, "context ended after the prompt")
+	m.mu.Unlock()
+	resp, err := m.exec(testCtx(t), request{line: "AT+CSQ", index: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.lines) != 1 || resp.lines[0] != "+CSQ: 20,99" {
+		t.Errorf("lines = %q", resp.lines)
+	}
+	sm.waitSteps(t)
+}

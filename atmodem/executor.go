@@ -44,6 +44,7 @@ type inflight struct {
 	ownCode  ResultCode // of the last "<name>: [<idx>,]<err>" line (final == "")
 	hasOwn   bool
 	prompted bool
+	dataSent bool // the data after the prompt was written whole
 	echoed   bool // the modem echoed the command line (ATE1): it echoes data too
 	finished bool
 	// terminated: the line that ends the answer was read (OK, ERROR, or
@@ -333,6 +334,9 @@ func (m *Modem) run(ctx context.Context, r request, timeout time.Duration) (resp
 			if err := m.write(r.data, nil); err != nil {
 				return m.abandon(c, fmt.Errorf("%w: writing data of %s: %w", ErrClosed, c.redacted(), err))
 			}
+			m.mu.Lock()
+			c.dataSent = true
+			m.mu.Unlock()
 		}
 		if final && !graced {
 			// The final line came before OK: wait for OK only a little.

@@ -178,7 +178,10 @@ func (m *Modem) stepOut(c *inflight, why string) {
 	}
 	s.goOut()
 	s.pend(c.pendingName())
-	if c.req.data != nil && !c.prompted {
+	// The modem waits for the data when its prompt came (seen or lost) and
+	// the data was not written: the context can end, or the timer fire,
+	// between the prompt and the write.
+	if c.req.data != nil && !c.dataSent {
 		s.orphanData = len(c.req.data)
 	}
 }
