@@ -94,8 +94,11 @@ type adapter struct {
 	connectDone  atomic.Bool // the CONNECT was answered
 	left         atomic.Bool // the client ended the connection (DISCONNECT, gone, silent)
 	cleanExit    atomic.Bool // the client sent DISCONNECT: its will is discarded
-	takenOver    atomic.Bool // a new connection with the same client ID takes over
-	willSent     atomic.Bool // the will was published on the client's behalf
+	// disconnecting: the client sent DISCONNECT; its connection is closed
+	// and nothing more is written to it.
+	disconnecting atomic.Bool
+	takenOver     atomic.Bool // a new connection with the same client ID takes over
+	willSent      atomic.Bool // the will was published on the client's behalf
 
 	ops  sync.WaitGroup // the connect phase and the worker: modem operations
 	wg   sync.WaitGroup // reader and deliverer

@@ -72,8 +72,9 @@
 //     adapter does not ask the modem on every ping: the modem keeps its
 //     own keepalive with the broker and reports a failure (+CMQTTPING,
 //     +CMQTTCONNLOST, +CMQTTNONET, a reboot), which ends the connection.
-//   - DISCONNECT becomes DISC and REL once what the client sent before it
-//     is done; the broker discards the will. When the client leaves without
+//   - DISCONNECT closes the client's connection at once, as a broker does;
+//     what the client sent before it still goes to the modem, then DISC and
+//     REL (the broker discards the will). When the client leaves without
 //     DISCONNECT (its connection closes, it is silent for one and a half
 //     keepalive periods, it breaks the protocol, or a new connection takes
 //     its session over), and when an MQTT 5 client disconnects with reason

@@ -3,6 +3,7 @@ package compat
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 )
@@ -45,7 +46,11 @@ func (a *adapter) readLoop() {
 			a.clientLeft(err)
 			return
 		}
-		if packetType(frame) == 14 { // DISCONNECT: the client sends nothing after it
+		if packetType(frame) == 14 && a.disconnecting.Load() {
+			// The client sends nothing after DISCONNECT and expects its
+			// connection closed; what it handed over before still goes
+			// to the modem.
+			a.wire.shutdown(io.EOF)
 			return
 		}
 	}

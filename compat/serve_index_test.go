@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,5 +71,49 @@ func TestServeReconnectRightAfterDisconnect(t *testing.T) {
 		}
 		waitToken(t, c.Publish("reconnect/x", 1, false, fmt.Sprint(i)), "publish")
 		c.Disconnect(250)
+	}
+}
+
+// TestDisconnectAfterQueuedPublishes: a client that hands over many QoS 1
+// messages and DISCONNECT at once gets its connection closed at once (as a
+// broker closes it), and every message still reaches the broker, before
+// the modem's DISC.
+func TestDisconnectAfterQueuedPublishes(t *testing.T) {
+	b, err := modemsim.StartEmbeddedBroker(modemsim.EmbeddedOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rigWithConfig(t, b, modemsim.Config{Model: simcom.A7600, Latency: time.Millisecond})
+	watch := peer(t, b, "", "", "queued/#")
+	addr := gateway(t, r)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(waitTimeout))
+	burst := encode311(connect311("queued", 30))
+	const n = 50
+	for i := range n {
+		burst = append(burst, publish311("queued/x", 1, uint16(i+1), 8)...)
+	}
+	burst = append(burst, 0xE0, 0x00) // DISCONNECT
+	if _, err := conn.Write(burst); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(conn); err != nil {
+		t.Fatalf("the gateway did not close the connection after DISCONNECT: %v", err)
+	}
+	watch.wait(t, "queued/x", n)
+	waitIndexesFree(t, r, 2)
+	var sent strings.Builder
+	for _, e := range r.sim.Transcript() {
+		if e.Dir == modemsim.ToModem {
+			sent.Write(e.Data)
+		}
+	}
+	s := sent.String()
+	if pubs, disc := strings.Count(s, "AT+CMQTTPUB=0,1"), strings.LastIndex(s, "AT+CMQTTDISC=0"); pubs != n || disc < strings.LastIndex(s, "AT+CMQTTPUB=0,1") {
+		t.Errorf("%d PUB sent, DISC at %d after the last PUB at %d; want %d PUB, then DISC", pubs, disc, strings.LastIndex(s, "AT+CMQTTPUB=0,1"), n)
 	}
 }

@@ -32,6 +32,9 @@ func (a *adapter) work() {
 
 // send writes packets for the client; a failure stops the adapter.
 func (a *adapter) send(b []byte) bool {
+	if a.disconnecting.Load() {
+		return false // the client sent DISCONNECT: it reads nothing more
+	}
 	if err := a.wire.send(b); err != nil {
 		a.stop(fmt.Errorf("compat: writing to the client: %w", err))
 		return false
@@ -108,15 +111,17 @@ func (a *adapter) unsubscribe(ctx context.Context, topics []string) error {
 	return nil
 }
 
-// requestDisconnect handles the client's DISCONNECT (size bytes): once the
-// work queued before it is done, DISC and REL, then the end. withWill (MQTT
-// 5 reason 0x04) publishes the client's will first; otherwise the will is
-// discarded, as a broker does.
+// requestDisconnect handles the client's DISCONNECT (size bytes): the
+// client's connection closes at once, as a broker closes it (the reader
+// does that); the work queued before it is still carried out, then DISC and
+// REL, then the end. withWill (MQTT 5 reason 0x04) publishes the client's
+// will first; otherwise the will is discarded, as a broker does.
 func (a *adapter) requestDisconnect(size int, withWill bool) {
 	a.releasing()
 	if !withWill {
 		a.cleanExit.Store(true)
 	}
+	a.disconnecting.Store(true)
 	a.enqueue(size, func(ctx context.Context) {
 		a.alive.Store(false)
 		if withWill && a.connected.Load() {
