@@ -117,3 +117,26 @@ func TestDisconnectAfterQueuedPublishes(t *testing.T) {
 		t.Errorf("%d PUB sent, DISC at %d after the last PUB at %d; want %d PUB, then DISC", pubs, disc, strings.LastIndex(s, "AT+CMQTTPUB=0,1"), n)
 	}
 }
+
+// TestPahoOversizePublishNotAcknowledged: paho.mqtt.golang (MQTT 3.1.1)
+// publishing at QoS 1 a payload the modem cannot carry is not told the
+// message was delivered: the connection ends and the token fails.
+func TestPahoOversizePublishNotAcknowledged(t *testing.T) {
+	r := newRig(t, modemsim.EmbeddedOptions{}, simcom.SIM7600)
+	addr := gateway(t, r)
+	lost := newSignal()
+	o := mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("oversize").SetProtocolVersion(4).
+		SetAutoReconnect(false).SetConnectTimeout(waitTimeout).
+		SetConnectionLostHandler(func(mqtt.Client, error) { lost.fire() })
+	c := mqtt.NewClient(o)
+	waitToken(t, c.Connect(), "connect")
+	defer c.Disconnect(0)
+	tok := c.Publish("oversize/x", 1, false, make([]byte, 10241))
+	if !tok.WaitTimeout(waitTimeout) {
+		t.Fatal("publish: no outcome")
+	}
+	if tok.Error() == nil {
+		t.Fatal("a 10241-byte QoS 1 message the modem cannot carry was acknowledged")
+	}
+	lost.wait(t, 1, "connection-lost handler")
+}
