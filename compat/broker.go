@@ -26,6 +26,10 @@ type wire interface {
 	// takeover makes Read fail once the client has sent nothing for
 	// grace: what it sent before (a DISCONNECT, say) is still read.
 	takeover(grace time.Duration)
+	// received is the number of bytes read so far; pending the bytes that
+	// arrived and are not read yet (0 when unknown). See arrival.go.
+	received() int64
+	pending() int
 }
 
 // protocol is the broker side of one MQTT protocol version: it decodes the
@@ -80,6 +84,9 @@ type adapter struct {
 	ctx    context.Context // modem operations; cancelled when the adapter aborts
 	cancel context.CancelFunc
 	queue  *jobQueue // modem work of the client's packets, in order
+	// progress is how far the reader got, for the readers of the modem's
+	// other connections (arrival.go).
+	progress *readProgress
 
 	stopOnce    sync.Once
 	stopped     chan struct{}
@@ -109,16 +116,17 @@ func newAdapter(cfg config, m *atmodem.Modem, sess *atmodem.Session, server stri
 	ctx, cancel := context.WithCancel(context.Background())
 	log := cfg.logger.With("index", sess.Index(), "broker", server)
 	return &adapter{
-		cfg:     cfg,
-		log:     log,
-		m:       m,
-		sess:    sess,
-		server:  server,
-		ctx:     ctx,
-		cancel:  cancel,
-		queue:   newJobQueue(queueLimit),
-		stopped: make(chan struct{}),
-		done:    make(chan struct{}),
+		cfg:      cfg,
+		log:      log,
+		m:        m,
+		sess:     sess,
+		server:   server,
+		ctx:      ctx,
+		cancel:   cancel,
+		queue:    newJobQueue(queueLimit),
+		progress: newReadProgress(),
+		stopped:  make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 }
 

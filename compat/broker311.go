@@ -107,7 +107,7 @@ func (b *broker311) connect(frame []byte) error {
 		a.send(connack311(rc))
 		return fmt.Errorf("compat: CONNECT refused (return code %d): %w", rc, err)
 	}
-	a.connected.Store(true)
+	a.modemConnected()
 	b.awaitRel = map[uint16]bool{}
 	a.out = newInflight(65535)
 	if !a.send(connack311(packets.Accepted)) {

@@ -186,7 +186,7 @@ func (b *broker5) connect(frame []byte) error {
 		a.send(connack5(rc, &packets.Properties{ReasonString: err.Error()}))
 		return fmt.Errorf("compat: CONNECT refused (reason 0x%02X): %w", rc, err)
 	}
-	a.connected.Store(true)
+	a.modemConnected()
 	b.awaitRel = map[uint16]bool{}
 	a.out = newInflight(receiveMax)
 	ack := &packets.Properties{

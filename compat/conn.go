@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -161,10 +162,18 @@ type serverEnd struct {
 	c     *Conn
 	wmu   sync.Mutex
 	abort <-chan struct{} // closed when the adapter stops: pending sends give up
+	n     atomic.Int64    // bytes read
 }
 
 // Read reads what the client wrote; io.EOF after the client closed.
-func (s *serverEnd) Read(b []byte) (int, error) { return s.c.toBroker.read(b, nil) }
+func (s *serverEnd) Read(b []byte) (int, error) {
+	n, err := s.c.toBroker.read(b, nil)
+	s.n.Add(int64(n))
+	return n, err
+}
+
+func (s *serverEnd) received() int64 { return s.n.Load() }
+func (s *serverEnd) pending() int    { return s.c.toBroker.len() }
 
 // send writes one or more whole packets for the client.
 func (s *serverEnd) send(b []byte) error {

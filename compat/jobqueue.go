@@ -14,20 +14,22 @@ const queueLimit = 8 << 20
 // job is one piece of modem work of a client packet, run by the worker in
 // the order the packets arrived.
 type job struct {
-	run  func(ctx context.Context)
-	size int // bytes of the packet, counted against queueLimit
+	run    func(ctx context.Context)
+	size   int    // bytes of the packet, counted against queueLimit
+	ticket uint64 // its place in the modem's arrival order (arrival.go)
 }
 
 // jobQueue is the adapter's FIFO of modem work: the reader pushes, the
 // worker pops. It is bounded by bytes, not by count, so that a client that
 // hands over many small messages at once is read through to its PINGREQ.
 type jobQueue struct {
-	mu     sync.Mutex
-	jobs   []job
-	bytes  int
-	limit  int
-	closed bool
-	wake   chan struct{} // closed and replaced on every change
+	mu      sync.Mutex
+	jobs    []job
+	bytes   int
+	limit   int
+	closed  bool
+	waiting bool          // a push waits for room
+	wake    chan struct{} // closed and replaced on every change
 }
 
 func newJobQueue(limit int) *jobQueue {
@@ -57,14 +59,28 @@ func (q *jobQueue) push(j job, abort <-chan struct{}) bool {
 			q.mu.Unlock()
 			return true
 		}
+		q.waiting = true
 		wake := q.wake
 		q.mu.Unlock()
 		select {
 		case <-wake:
 		case <-abort:
+			q.mu.Lock()
+			q.waiting = false
+			q.mu.Unlock()
 			return false
 		}
+		q.mu.Lock()
+		q.waiting = false
+		q.mu.Unlock()
 	}
+}
+
+// full reports whether a push waits for room.
+func (q *jobQueue) full() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.waiting
 }
 
 // pop returns the oldest job, waiting for one; false once the queue is

@@ -102,3 +102,11 @@ func (a *adapter) credentials(opts *atmodem.ConnectOptions, user string, hasUser
 // close and tries again, as after a failed TCP connect to a broker that is
 // down (MQTT 3.1.1 section 3.2.2.3 allows closing without CONNACK).
 func mayPass(err error) bool { return atmodem.FateOf(err) != atmodem.FateRefused }
+
+// modemConnected records that the modem connected, before the CONNACK
+// goes out: from then on the client may send packets, and the readers of
+// the modem's other connections wait for this one's (arrival.go).
+func (a *adapter) modemConnected() {
+	a.connected.Store(true)
+	a.progress.reading.Store(true)
+}

@@ -94,6 +94,13 @@ func (p *pipe) write(b []byte, expired <-chan struct{}) (int, error) {
 	}
 }
 
+// len returns the bytes buffered.
+func (p *pipe) len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.buf)
+}
+
 // close ends the pipe with err; the first close wins.
 func (p *pipe) close(err error) {
 	p.mu.Lock()

@@ -26,11 +26,13 @@ func (a *adapter) readLoop() {
 		return
 	}
 	defer a.queue.close()
+	defer a.progress.reading.Store(false)
 	for {
 		frame, err := readFrame(a.wire, maxPacketSize)
 		var big *oversize
 		if errors.As(err, &big) {
 			if err = a.proto.refuseOversize(big); err == nil {
+				a.progress.advance(a.wire.received())
 				continue
 			}
 			a.releasing()
@@ -41,11 +43,15 @@ func (a *adapter) readLoop() {
 			a.readFailed(err)
 			return
 		}
+		if needsModem(frame) {
+			awaitEarlierArrivals(a.m, a)
+		}
 		if err := a.proto.handle(frame); err != nil {
 			a.releasing()
 			a.clientLeft(err)
 			return
 		}
+		a.progress.advance(a.wire.received())
 		if packetType(frame) == 14 && a.disconnecting.Load() {
 			// The client sends nothing after DISCONNECT and expects its
 			// connection closed; what it handed over before still goes
@@ -126,4 +132,15 @@ func (a *adapter) readConnect() bool {
 	a.wg.Add(1)
 	go a.deliver()
 	return true
+}
+
+// needsModem reports whether a packet becomes modem work (and takes a place
+// in the modem's arrival order): PUBLISH, PUBREL, SUBSCRIBE, UNSUBSCRIBE,
+// DISCONNECT.
+func needsModem(frame []byte) bool {
+	switch packetType(frame) {
+	case 3, 6, 8, 10, 14:
+		return true
+	}
+	return false
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cellmqtt/cellmqtt/atmodem"
@@ -101,6 +102,9 @@ func serveConn(c net.Conn, m *atmodem.Modem, server string, cfg config) {
 		return
 	}
 	_ = c.SetReadDeadline(time.Time{})
+	// Packets that arrived on the other connections before this CONNECT
+	// go to the modem first (arrival.go).
+	awaitEarlierArrivals(m, nil)
 	if rc311, rc5, err := cfg.authenticate(info.username, info.password); err != nil {
 		log.Warn("compat: local client refused", "err", err)
 		refuseConnect(c, info.level, rc311, rc5, err)
@@ -153,6 +157,7 @@ type tcpWire struct {
 	dl    sync.Mutex    // orders the read deadlines of Read and endReading
 	idle  time.Duration // longest silence of the client; 0: unlimited
 	end   time.Time     // reading ends at this time (stopReading, takeover)
+	n     atomic.Int64  // bytes read
 }
 
 // Read reads from the client. Once its keepalive is known, a client silent
@@ -167,8 +172,13 @@ func (w *tcpWire) Read(b []byte) (int, error) {
 		_ = w.c.SetReadDeadline(time.Now().Add(w.idle))
 	}
 	w.dl.Unlock()
-	return w.c.Read(b)
+	n, err := w.c.Read(b)
+	w.n.Add(int64(n))
+	return n, err
 }
+
+func (w *tcpWire) received() int64 { return w.n.Load() }
+func (w *tcpWire) pending() int    { return socketPending(w.c) }
 
 // watchKeepAlive sets the client's keepalive period.
 func (w *tcpWire) watchKeepAlive(ka time.Duration) {

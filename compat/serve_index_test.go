@@ -140,3 +140,34 @@ func TestPahoOversizePublishNotAcknowledged(t *testing.T) {
 	}
 	lost.wait(t, 1, "connection-lost handler")
 }
+
+// TestServeSubscribeThenOtherPublishes: a client subscribes without
+// waiting for its SUBACK and another client publishes right after: the
+// gateway carries out the packets in the order they arrived on its
+// connections, as a broker does, so the message is delivered (paho's FVT
+// relies on it).
+func TestServeSubscribeThenOtherPublishes(t *testing.T) {
+	r := newRig(t, modemsim.EmbeddedOptions{}, simcom.SIM7600)
+	addr := gateway(t, r)
+	for i := range 20 {
+		got := make(chan struct{}, 1)
+		sub := localClient(t, addr, "order-sub", nil)
+		waitToken(t, sub.Connect(), "subscriber connect")
+		sub.Subscribe("order/x", 1, func(mqtt.Client, mqtt.Message) {
+			select {
+			case got <- struct{}{}:
+			default:
+			}
+		}) // no Wait, as paho's Test_Ack_After_Disconnect
+		pub := localClient(t, addr, "order-pub", nil)
+		waitToken(t, pub.Connect(), "publisher connect")
+		pub.Publish("order/x", 1, false, "x")
+		select {
+		case <-got:
+		case <-time.After(waitTimeout):
+			t.Fatalf("round %d: the message published after the SUBSCRIBE was not delivered", i)
+		}
+		pub.Disconnect(0)
+		sub.Disconnect(0)
+	}
+}

@@ -26,6 +26,17 @@ func (l *liveSessions) find(m *atmodem.Modem, id string) *adapter {
 	return l.modems[m][id]
 }
 
+// on returns the connections of m.
+func (l *liveSessions) on(m *atmodem.Modem) []*adapter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]*adapter, 0, len(l.modems[m]))
+	for _, a := range l.modems[m] {
+		out = append(out, a)
+	}
+	return out
+}
+
 // register records a under its client ID. A connection registered under
 // the same ID meanwhile (two new connections at once) is taken over.
 func (l *liveSessions) register(a *adapter) {

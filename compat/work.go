@@ -13,20 +13,28 @@ import (
 // size is the bytes of the packet it carries out. It waits while the queue
 // is full and gives up when the adapter stops.
 func (a *adapter) enqueue(size int, run func(context.Context)) {
-	a.queue.push(job{run: run, size: size}, a.stopped)
+	order := orderOf(a.m)
+	t := order.take()
+	if !a.queue.push(job{run: run, size: size, ticket: t}, a.stopped) {
+		order.done(t) // given back unused
+	}
 }
 
-// work runs the queued modem operations one after the other, until the
-// reader closed the queue and it is empty. After the adapter aborted, the
-// operations left run with a cancelled context and fail at once.
+// work runs the queued modem operations one after the other, each in its
+// turn among the work of all the modem's connections (arrival.go), until
+// the reader closed the queue and it is empty. After the adapter aborted,
+// the operations left run with a cancelled context and fail at once.
 func (a *adapter) work() {
 	defer a.ops.Done()
+	order := orderOf(a.m)
 	for {
 		j, ok := a.queue.pop()
 		if !ok {
 			return
 		}
+		order.await(j.ticket)
 		j.run(a.ctx)
+		order.done(j.ticket)
 	}
 }
 
