@@ -120,8 +120,9 @@
 // and serves each the same way on its own client index. A connection takes
 // an index only once it sent a valid CONNECT (within 5 seconds, or it is
 // closed) and, with WithAuthenticator, passed the authentication; when
-// both indexes are taken, its CONNECT waits up to 5 seconds for one to be
-// given back, then is answered "server unavailable" and closed. Every local
+// both indexes are taken, its CONNECT waits up to 30 seconds
+// (WithIndexWait) for one to be given back, then is answered "server
+// unavailable" and closed. Every local
 // client acts at the broker with the device's identity (its client
 // certificate, its network): WithAuthenticator keeps unknown local clients
 // out.

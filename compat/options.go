@@ -22,6 +22,7 @@ type config struct {
 	publishTimeout    time.Duration
 	disconnectTimeout time.Duration
 	cleanupTimeout    time.Duration
+	indexWait         time.Duration // Serve: how long a CONNECT waits for a free index
 	auth              Authenticator // nil: every client is let in
 	// brokerUser and brokerPassword replace the client's credentials
 	// when brokerCreds is set.
@@ -35,6 +36,7 @@ func newConfig(opts []Option) config {
 		connectTimeout:    2 * time.Minute,
 		disconnectTimeout: 60 * time.Second,
 		cleanupTimeout:    20 * time.Second,
+		indexWait:         DefaultIndexWait,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -117,6 +119,20 @@ func WithDisconnectTimeout(d time.Duration) Option {
 // to let the client in.
 type Authenticator interface {
 	Authenticate(username string, password []byte) error
+}
+
+// DefaultIndexWait is how long a CONNECT to Serve waits for a client index
+// to be given back when both are taken: the connect timeout of paho's
+// clients and MQTT.js (30 s). An index comes back when a client leaves and
+// its DISC and REL are answered, after the messages it handed over went to
+// the modem, which takes as long as those messages take on the link.
+const DefaultIndexWait = 30 * time.Second
+
+// WithIndexWait sets how long a CONNECT to Serve waits for a client index
+// when both are taken before it is answered "server unavailable" (default
+// DefaultIndexWait; at least 1 s).
+func WithIndexWait(d time.Duration) Option {
+	return func(c *config) { c.indexWait = max(d, time.Second) }
 }
 
 // WithAuthenticator makes Serve (and Dial) check each client's credentials

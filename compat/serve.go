@@ -19,9 +19,6 @@ const (
 	connectWait = 5 * time.Second
 	// sendWait bounds one write to a local client that does not read.
 	sendWait = 30 * time.Second
-	// indexWait bounds how long a new local client waits for a client
-	// index to be given back when both are taken.
-	indexWait = 5 * time.Second
 )
 
 // Serve is a local MQTT 3.1.1 and 5 endpoint over the modem: every
@@ -30,9 +27,9 @@ const (
 // like a Dial connection, to the broker at server. A CONNECT with the
 // client ID of a connection still served takes its session over: that
 // connection ends first (MQTT-3.1.4-2). When no index is free, a CONNECT
-// waits a few seconds for one to be given back, then is answered "server
-// unavailable" (3.1.1 return code 3, MQTT 5 reason 0x88) and the
-// connection closed. With WithAuthenticator, clients are authenticated
+// waits for one to be given back (WithIndexWait, 30 s by default), then is
+// answered "server unavailable" (3.1.1 return code 3, MQTT 5 reason 0x88)
+// and the connection closed. With WithAuthenticator, clients are authenticated
 // before an index is taken. Serve returns when ln is closed (nil) or
 // fails, after it ended the connections it served; a broker URL the modem
 // cannot take is an error at once.
@@ -122,7 +119,7 @@ func serveConn(c net.Conn, m *atmodem.Modem, server string, cfg config) {
 			return
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), indexWait)
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.indexWait)
 	sess, err := claimSession(ctx, m, cfg.index, true)
 	cancel()
 	if err != nil {

@@ -30,7 +30,9 @@ func gateway(t *testing.T, r *rig) string {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- Serve(ln, r.modem, r.broker.URL(), WithLogger(testLogger())) }()
+	// The tests' own wait for an index (the default is 30 s, paho's
+	// connect timeout): a refused third client is refused sooner.
+	go func() { done <- Serve(ln, r.modem, r.broker.URL(), WithLogger(testLogger()), WithIndexWait(5*time.Second)) }()
 	t.Cleanup(func() {
 		_ = ln.Close()
 		if err := <-done; err != nil {

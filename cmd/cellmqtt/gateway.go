@@ -30,6 +30,8 @@ type gatewayFlags struct {
 	cafile string
 	cert   string
 	key    string
+	// indexWait: how long a CONNECT waits for a client index (compat.WithIndexWait).
+	indexWait time.Duration
 }
 
 func newGatewayFlags() (*flagSet, *gatewayFlags) {
@@ -50,8 +52,9 @@ or --insecure-listen.
 What a local client can expect:
   - Each connection takes one of the modem's two client indexes once it
     sent a valid CONNECT (within 5 s, or it is closed). When both are
-    taken, a CONNECT waits up to 5 s for one, then gets CONNACK
-    "server unavailable". A CONNECT with the client ID of a connection
+    taken, a CONNECT waits up to --index-wait (30 s) for one (a client
+    that left gives its index back once the messages it handed over went
+    to the modem), then gets CONNACK "server unavailable". A CONNECT with the client ID of a connection
     still served takes its session over (the old connection is closed).
   - QoS 0, 1 and 2 both ways, retained messages and clean and persistent
     sessions pass through; a PUBACK or PUBREC means the modem confirmed
@@ -87,6 +90,7 @@ failed, 2 bad flags.`)
 	fs.String(&g.cafile, "cafile", "FILE|modem:NAME", "", gw, "CA certificate for a TLS broker: a local file (uploaded to the modem) or a file already on the modem")
 	fs.String(&g.cert, "cert", "FILE|modem:NAME", "", gw, "client certificate for a TLS broker")
 	fs.String(&g.key, "key", "FILE|modem:NAME", "", gw, "client key for a TLS broker")
+	fs.Seconds(&g.indexWait, "index-wait", "DURATION", compat.DefaultIndexWait, gw, "how long a CONNECT waits for one of the modem's two client indexes when both are taken")
 	g.listen.register(fs, "127.0.0.1:1883")
 	g.modem.register(fs, false)
 	fs.example(
@@ -198,7 +202,7 @@ func serveGateway(ctx context.Context, g *gatewayFlags, stdout, stderr io.Writer
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	opts := []compat.Option{compat.WithLogger(logger)}
+	opts := []compat.Option{compat.WithLogger(logger), compat.WithIndexWait(g.indexWait)}
 	if g.tls() {
 		cfg, err := g.tlsConfig()
 		if err != nil {

@@ -180,7 +180,7 @@ func TestGatewayMosquittoClients(t *testing.T) {
 	if os.Getenv("CELLMQTT_INTEROP") != "1" {
 		t.Skip("set CELLMQTT_INTEROP=1 to run mosquitto_pub and mosquitto_sub through the gateway")
 	}
-	addr := startGateway(t)
+	addr := startGatewayWith(t, io.Discard, "--index-wait", "3s") // the third client's refusal comes sooner
 	host, port, _ := net.SplitHostPort(addr)
 	mosquitto := func(tool, version string, args ...string) *exec.Cmd {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
