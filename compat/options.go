@@ -22,7 +22,10 @@ type config struct {
 	publishTimeout    time.Duration
 	disconnectTimeout time.Duration
 	cleanupTimeout    time.Duration
-	auth              Authenticator // nil: every client is let in
+	// connectWait and indexWait are Serve's waits for a client's CONNECT
+	// and for a client index (serve.go); tests shorten them.
+	connectWait, indexWait time.Duration
+	auth                   Authenticator // nil: every client is let in
 	// brokerUser and brokerPassword replace the client's credentials
 	// when brokerCreds is set.
 	brokerCreds                bool
@@ -35,6 +38,8 @@ func newConfig(opts []Option) config {
 		connectTimeout:    2 * time.Minute,
 		disconnectTimeout: 60 * time.Second,
 		cleanupTimeout:    20 * time.Second,
+		connectWait:       connectWait,
+		indexWait:         indexWait,
 	}
 	for _, o := range opts {
 		o(&c)

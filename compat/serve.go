@@ -87,7 +87,7 @@ func Serve(ln net.Listener, m *atmodem.Modem, server string, opts ...Option) err
 // authentication when there is one.
 func serveConn(c net.Conn, m *atmodem.Modem, server string, cfg config) {
 	log := cfg.logger.With("client", c.RemoteAddr().String())
-	_ = c.SetReadDeadline(time.Now().Add(connectWait))
+	_ = c.SetReadDeadline(time.Now().Add(cfg.connectWait))
 	frame, err := readFrame(c, maxPacketSize)
 	var info connectInfo
 	if err == nil {
@@ -122,7 +122,7 @@ func serveConn(c net.Conn, m *atmodem.Modem, server string, cfg config) {
 			return
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), indexWait)
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.indexWait)
 	sess, err := claimSession(ctx, m, cfg.index, true)
 	cancel()
 	if err != nil {
