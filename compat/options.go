@@ -22,8 +22,10 @@ type config struct {
 	publishTimeout    time.Duration
 	disconnectTimeout time.Duration
 	cleanupTimeout    time.Duration
-	indexWait         time.Duration // Serve: how long a CONNECT waits for a free index
-	auth              Authenticator // nil: every client is let in
+	// connectWait and indexWait are Serve's waits for a client's CONNECT
+	// (tests shorten it) and for a client index (WithIndexWait).
+	connectWait, indexWait time.Duration
+	auth                   Authenticator // nil: every client is let in
 	// brokerUser and brokerPassword replace the client's credentials
 	// when brokerCreds is set.
 	brokerCreds                bool
@@ -36,6 +38,7 @@ func newConfig(opts []Option) config {
 		connectTimeout:    2 * time.Minute,
 		disconnectTimeout: 60 * time.Second,
 		cleanupTimeout:    20 * time.Second,
+		connectWait:       connectWait,
 		indexWait:         DefaultIndexWait,
 	}
 	for _, o := range opts {

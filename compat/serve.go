@@ -84,7 +84,7 @@ func Serve(ln net.Listener, m *atmodem.Modem, server string, opts ...Option) err
 // authentication when there is one.
 func serveConn(c net.Conn, m *atmodem.Modem, server string, cfg config) {
 	log := cfg.logger.With("client", c.RemoteAddr().String())
-	_ = c.SetReadDeadline(time.Now().Add(connectWait))
+	_ = c.SetReadDeadline(time.Now().Add(cfg.connectWait))
 	frame, err := readFrame(c, maxPacketSize)
 	var info connectInfo
 	if err == nil {

@@ -30,9 +30,9 @@ func gateway(t *testing.T, r *rig) string {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	// The tests' own wait for an index (the default is 30 s, paho's
-	// connect timeout): a refused third client is refused sooner.
-	go func() { done <- Serve(ln, r.modem, r.broker.URL(), WithLogger(testLogger()), WithIndexWait(5*time.Second)) }()
+	go func() {
+		done <- Serve(ln, r.modem, r.broker.URL(), WithLogger(testLogger()), withServeWaits(2*time.Second, 2*time.Second))
+	}()
 	t.Cleanup(func() {
 		_ = ln.Close()
 		if err := <-done; err != nil {
@@ -40,6 +40,13 @@ func gateway(t *testing.T, r *rig) string {
 		}
 	})
 	return ln.Addr().String()
+}
+
+// withServeWaits sets Serve's wait for a client's CONNECT and for a free
+// client index: the gateway tests exercise both waits running out, which
+// takes the same path after 2 s as after the default 5 s.
+func withServeWaits(connect, index time.Duration) Option {
+	return func(c *config) { c.connectWait, c.indexWait = connect, index }
 }
 
 // localClient is a plain paho.mqtt.golang client over TCP to the gateway.
