@@ -44,7 +44,7 @@ func gateway(t *testing.T, r *rig) string {
 
 // withServeWaits sets Serve's wait for a client's CONNECT and for a free
 // client index: the gateway tests exercise both waits running out, which
-// takes the same path after 2 s as after the default 5 s.
+// takes the same path after 2 s as after the defaults (5 s and 30 s).
 func withServeWaits(connect, index time.Duration) Option {
 	return func(c *config) { c.connectWait, c.indexWait = connect, index }
 }
