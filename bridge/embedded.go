@@ -73,7 +73,7 @@ func (e *embedded) deliver(topic string, payload []byte, qos byte) error {
 }
 
 func (e *embedded) publishState(topic string, payload []byte) error {
-	return e.server.Publish(topic, payload, true, 1)
+	return mochiserver.Publish(e.server, topic, payload, true, 1)
 }
 
 func (e *embedded) replayRetained() {

@@ -140,7 +140,7 @@ func (b *EmbeddedBroker) DropClient(clientID string) bool {
 // Publish sends a message from the broker itself to the subscribers of
 // topic, as another client would.
 func (b *EmbeddedBroker) Publish(topic string, payload []byte, retain bool, qos byte) error {
-	if err := b.server.Publish(topic, payload, retain, qos); err != nil {
+	if err := mochiserver.Publish(b.server, topic, payload, retain, qos); err != nil {
 		return fmt.Errorf("modemsim: embedded broker publish to %q: %w", topic, err)
 	}
 	return nil

@@ -1,7 +1,8 @@
 // Package mochiserver holds what the project's embedded mochi-mqtt brokers
 // (the emulator's test broker and the bridge's local broker) need around
 // mochi v2.7.9 to serve and stop correctly: New, a server whose client
-// and broker packet identifiers cannot collide (packetIDSpaces); a
+// and broker packet identifiers cannot collide (packetIDSpaces) and whose
+// retained store is not read while written (retainGuard, with Publish); a
 // listener that counts accepted connections mochi has not registered yet;
 // and a Close that waits for them and cannot deadlock with a client
 // leaving.
@@ -22,11 +23,22 @@ import (
 // of the project needs whatever else it adds: packetIDSpaces, which keeps
 // a client's packet identifiers apart from the broker's (mochi v2.7.9
 // mixes them).
+//
+// It also installs retainGuard, which keeps a retained publish from racing
+// with a subscription's read of the retained store (another mochi v2.7.9
+// data race); the embedding program publishes retained messages with this
+// package's Publish. retainGuard is installed last: a hook added later must
+// not reject packets in OnPacketRead.
 func New(opts *mochi.Options) (*mochi.Server, error) {
 	s := mochi.New(opts)
 	if err := s.AddHook(new(packetIDSpaces), nil); err != nil {
 		return nil, fmt.Errorf("mochiserver: packet identifier hook: %w", err)
 	}
+	g := newRetainGuard(s)
+	if err := s.AddHook(g, nil); err != nil {
+		return nil, fmt.Errorf("mochiserver: retain guard hook: %w", err)
+	}
+	guards.Store(s, g)
 	return s, nil
 }
 

@@ -54,17 +54,24 @@ func (c *Conn) Send(t testing.TB, p packets.ControlPacket) {
 	}
 }
 
-// Expect reads the next packet and fails the test unless it is a P.
-func Expect[P packets.ControlPacket](t testing.TB, c *Conn) P {
+// Next reads the next packet, whatever it is.
+func Next(t testing.TB, c *Conn) packets.ControlPacket {
 	t.Helper()
-	var want P
 	if err := c.conn.SetReadDeadline(time.Now().Add(Timeout)); err != nil {
 		t.Fatal(err)
 	}
 	got, err := packets.ReadPacket(c.conn)
 	if err != nil {
-		t.Fatalf("waiting for a %T: %v", want, err)
+		t.Fatalf("waiting for a packet: %v", err)
 	}
+	return got
+}
+
+// Expect reads the next packet and fails the test unless it is a P.
+func Expect[P packets.ControlPacket](t testing.TB, c *Conn) P {
+	t.Helper()
+	var want P
+	got := Next(t, c)
 	p, ok := got.(P)
 	if !ok {
 		t.Fatalf("got %s, want a %T", got, want)
