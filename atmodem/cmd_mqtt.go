@@ -222,7 +222,7 @@ func (m *Modem) connectClient(ctx context.Context, index int, p ConnectArgs) (ui
 	if timeout <= 0 {
 		timeout = brokerTimeout
 	}
-	resp, err := m.exec(ctx, request{line: line, final: "+CMQTTCONNECT", index: index, timeout: timeout, redact: redact})
+	resp, err := m.exec(ctx, request{line: line, final: "+CMQTTCONNECT", index: index, timeout: timeout, redact: redact, detach: true})
 	return resp.seq, err
 }
 
@@ -319,7 +319,8 @@ func (m *Modem) SetPayload(ctx context.Context, index int, payload []byte) error
 // PublishMessage sends AT+CMQTTPUB=<index>,<qos>,<pub_timeout>[,<retained>
 // [,<dup>]] and waits for +CMQTTPUB: <index>,<err>, up to pub_timeout (60-180
 // whole seconds) plus a margin. The optional flags are only written when set,
-// as in the manuals' examples.
+// as in the manuals' examples. Between the OK and the result the AT port
+// serves other commands (docs/architecture.md, "Results after OK").
 func (m *Modem) PublishMessage(ctx context.Context, index int, qos byte, pubTimeout time.Duration, retain, dup bool) error {
 	model := m.Model()
 	if err := checkIndex(model, index); err != nil {
@@ -341,8 +342,14 @@ func (m *Modem) PublishMessage(ctx context.Context, index int, qos byte, pubTime
 	default:
 		line = atLine("AT+CMQTTPUB", index, int(qos), secs)
 	}
-	_, err = m.exec(ctx, request{line: line, final: "+CMQTTPUB", index: index, timeout: time.Duration(secs)*time.Second + resultMargin})
+	_, err = m.exec(ctx, pubRequest(line, index, secs))
 	return err
+}
+
+// pubRequest is the request of AT+CMQTTPUB line on index with pub_timeout
+// secs: the port is free between its OK and its result.
+func pubRequest(line string, index, secs int) request {
+	return request{line: line, final: "+CMQTTPUB", index: index, timeout: time.Duration(secs)*time.Second + resultMargin, detach: true}
 }
 
 // SetSubscribeTopic sends AT+CMQTTSUBTOPIC=<index>,<len>,<qos> and the topic
@@ -504,9 +511,9 @@ func (m *Modem) topicCommand(ctx context.Context, cmd, param string, index int, 
 
 // brokerCommand sends line (and data after the prompt, when not nil) and
 // waits up to brokerTimeout for its "<final>: <index>,<err>" result: the
-// SUB and UNSUB forms.
+// SUB and UNSUB forms. The port is free between their OK and their result.
 func (m *Modem) brokerCommand(ctx context.Context, line, final string, index int, data []byte) error {
-	_, err := m.exec(ctx, request{line: line, data: data, final: final, index: index, timeout: brokerTimeout})
+	_, err := m.exec(ctx, request{line: line, data: data, final: final, index: index, timeout: brokerTimeout, detach: true})
 	return err
 }
 

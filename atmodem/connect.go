@@ -162,6 +162,12 @@ func (s *Session) Connect(ctx context.Context, opts ConnectOptions) error {
 	s.op.Lock()
 	defer s.op.Unlock()
 
+	if s.m.takeResults(s.index, fmt.Errorf("%w: client %d: the connection is made again", ErrResultsUnmatched, s.index)) {
+		// Results of the old connection may still come: end it with
+		// AT+CMQTTDISC first (results.go).
+		s.m.sessions.setConnected(s.index, 0, 0, nil)
+		s.m.sessions.withState(func(st *modemState) { st.hold(s.index, holdSure) })
+	}
 	if c := s.connectedWith(); c.opts != nil && sameConnect(*c.opts, opts) {
 		up, err := s.Connected(ctx)
 		if err != nil {
@@ -270,6 +276,7 @@ func (s *Session) connectSequence(ctx context.Context, opts ConnectOptions, b Br
 	}
 	c := opts
 	s.m.sessions.setConnected(s.index, epoch, seq, &c)
+	s.m.unfence(s.index)
 	return nil
 }
 
@@ -298,6 +305,7 @@ func (s *Session) release(ctx context.Context) error {
 		return s.wrap("disconnect", err)
 	}
 	s.m.sessions.withState(func(st *modemState) { delete(st.held, s.index) })
+	s.m.unfence(s.index) // the results of the connection DISC ended are in
 	return nil
 }
 
@@ -547,6 +555,7 @@ func (s *Session) Disconnect(ctx context.Context, timeout time.Duration) error {
 	}
 	s.m.sessions.setConnected(s.index, 0, 0, nil)
 	s.m.sessions.withState(func(st *modemState) { delete(st.held, s.index) })
+	s.m.unfence(s.index)
 
 	setup := &s.m.sessions.setup
 	setup.Lock()

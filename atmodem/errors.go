@@ -35,6 +35,14 @@ var (
 	// gone) before the caller's context ended; the command was not written.
 	// Fate: ErrLinkDown.
 	ErrOutOfStep = sentinel("atmodem: modem not answering in step", FateLinkDown)
+	// ErrResultsUnmatched: the results of a client index can no longer be
+	// matched to the commands that wait for them (a result did not come in
+	// time, or an answer could be a command's own refusal or an earlier
+	// command's result: the modem's results carry no packet identifier).
+	// The request's fate is not known; the session makes the connection
+	// again, with AT+CMQTTDISC first, before it sends anything more on the
+	// index. Fate: ErrLinkDown.
+	ErrResultsUnmatched = sentinel("atmodem: results of the client index can no longer be matched", FateLinkDown)
 	// ErrIndexInUse: the client index is held by another Session.
 	ErrIndexInUse = errors.New("atmodem: client index in use")
 	// ErrNoFreeIndex: every client index of the modem is held.

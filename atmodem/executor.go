@@ -18,6 +18,13 @@ type request struct {
 	index   int           // client index expected in the final result; -1 when the final carries only <err> (START, STOP)
 	timeout time.Duration // maximum response time from the manual; 0 means the default (9 s)
 	redact  []string      // substrings (passwords) replaced by "***" in logs and in errors
+	// detach: once the modem accepted the command with OK, its final
+	// result arrives like a URC and the port serves other commands
+	// meanwhile (PUB, SUB, UNSUB, CONNECT; results.go).
+	detach bool
+	// noBusyRetry: result 14 is not retried here but returned (a publish
+	// written while results of its index are pending: the session decides).
+	noBusyRetry bool
 }
 
 // response is the answer to a request.
@@ -58,19 +65,46 @@ type inflight struct {
 	seq    uint64 // the reader's position when the command finished
 	err    error
 
-	// notify (capacity 1) is signalled whenever prompted, sawFinal or
-	// finished changes; the waiting exec reads them under Modem.mu. It is
-	// the Modem's one notify channel (commands run one at a time), not one
-	// channel per state and command.
+	// notify (capacity 1) is signalled whenever prompted, sawFinal,
+	// accepted or finished changes; the waiting exec reads them under
+	// Modem.mu. It is the Modem's one notify channel (commands run one at
+	// a time), not one channel per state and command; it is nil once the
+	// command was accepted and waits for its result among others.
 	notify chan struct{}
+
+	// Results after OK (results.go), for detach requests.
+	accepted bool          // OK read: the command waits in Modem.waiting for its result
+	deadline time.Time     // when its result is due at the latest
+	timer    *time.Timer   // fires at deadline while it waits
+	done     chan struct{} // closed when it finished (detach requests only)
+	// held are results of the command's name and index read before its
+	// OK while earlier commands of the same kind waited: whether each is
+	// theirs or its own is known only from how its answer ends.
+	held []ResultCode
+	// note says why an ERROR cannot be told apart from an earlier
+	// command's result (added to the error).
+	note string
+	// unmatched: the results of its index can no longer be matched; it
+	// ends with this error at its OK instead of waiting for a result.
+	unmatched error
+	// onFinish is called with the outcome when it finished, under
+	// Modem.mu: it must only take leaf locks and never block.
+	onFinish func(error)
 }
 
 func newInflight(r request) *inflight {
-	return &inflight{req: r, name: commandName(r.line)}
+	c := &inflight{req: r, name: commandName(r.line)}
+	if r.detach {
+		c.done = make(chan struct{})
+	}
+	return c
 }
 
 // signal wakes the exec waiting for c without blocking.
 func (c *inflight) signal() {
+	if c.notify == nil {
+		return
+	}
 	select {
 	case c.notify <- struct{}{}:
 	default:
@@ -90,6 +124,15 @@ func (c *inflight) finish(err error) {
 	}
 	c.finished, c.err = true, err
 	c.signal()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	if c.done != nil {
+		close(c.done)
+	}
+	if c.onFinish != nil {
+		c.onFinish(err)
+	}
 }
 
 // fail completes the command with err unless it already completed.
@@ -143,7 +186,7 @@ func (c *inflight) onLine(line string) bool {
 			c.code = c.ownCode
 			c.terminate(c.resultError(c.ownCode))
 		default:
-			c.terminate(fmt.Errorf("%w: %s: %s", ErrCommandFailed, c.redacted(), line))
+			c.terminate(fmt.Errorf("%w: %s: %s%s", ErrCommandFailed, c.redacted(), line, c.note))
 		}
 		return true
 	}
@@ -198,23 +241,37 @@ func (c *inflight) terminate(err error) {
 // docs/architecture.md, "AT framing" (see inflight.onLine). Result 14
 // (client is busy) sends the whole command again with a doubling backoff,
 // up to the configured number of attempts; after the last the error wraps
-// the *ResultError and ErrBusy.
+// the *ResultError and ErrBusy. A command whose result comes after OK
+// (r.detach) gives the port back at its OK and waits for the result among
+// the others (results.go); when ctx ends first, exec returns ErrTimeout and
+// the result, when it comes, is still matched to this command.
 func (m *Modem) exec(ctx context.Context, r request) (response, error) {
+	resp, c, err := m.start(ctx, r)
+	if c == nil {
+		return resp, err
+	}
+	return m.await(ctx, c)
+}
+
+// start runs r until it completes or, for r.detach, until the modem
+// accepted it with OK: the command then waits for its result, and c is
+// what to await.
+func (m *Modem) start(ctx context.Context, r request) (resp response, c *inflight, err error) {
 	if strings.ContainsAny(r.line, "\r\n") {
-		return response{}, &ParamError{Param: "command", Model: m.Model(), Reason: "contains CR or LF"}
+		return response{}, nil, &ParamError{Param: "command", Model: m.Model(), Reason: "contains CR or LF"}
 	}
 	if err := m.takeTurn(ctx, r); err != nil {
-		return response{}, err
+		return response{}, nil, err
 	}
 	defer func() { <-m.sem }()
 	backoff := m.cfg.busyBackoff
 	for attempt := 1; ; attempt++ {
-		resp, err := m.attempt(ctx, r)
-		if err == nil || !isBusy(err) {
-			return resp, err
+		resp, c, err := m.attempt(ctx, r)
+		if c != nil || err == nil || !isBusy(err) || r.noBusyRetry {
+			return resp, c, err
 		}
 		if attempt >= m.cfg.busyTries {
-			return resp, fmt.Errorf("%w (after %d attempts)", err, attempt)
+			return resp, nil, fmt.Errorf("%w (after %d attempts)", err, attempt)
 		}
 		m.trace.problem("client busy, retrying", err)
 		t := time.NewTimer(backoff)
@@ -222,13 +279,31 @@ func (m *Modem) exec(ctx context.Context, r request) (response, error) {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return resp, fmt.Errorf("%w: %s: while retrying busy: %w", ErrTimeout, redactString(r.line, r.redact), ctx.Err())
+			return resp, nil, fmt.Errorf("%w: %s: while retrying busy: %w", ErrTimeout, redactString(r.line, r.redact), ctx.Err())
 		case <-m.done:
 			t.Stop()
-			return resp, m.Err()
+			return resp, nil, m.Err()
 		}
 		backoff *= 2
 	}
+}
+
+// await waits for the result of a command the modem accepted (start gave
+// c). When ctx ends first it returns ErrTimeout; c keeps its place among
+// the results waiting, so its result is never taken for another's.
+func (m *Modem) await(ctx context.Context, c *inflight) (response, error) {
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		select {
+		case <-c.done:
+		default:
+			return response{}, fmt.Errorf("%w: %s: waiting for its result: %w", ErrTimeout, c.redacted(), ctx.Err())
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return c.response(), c.err
 }
 
 // isBusy reports result 14 (client is busy), which exec retries. It is a
@@ -263,7 +338,7 @@ func (m *Modem) takeTurn(ctx context.Context, r request) error {
 
 // attempt sends r once, within its timeout: it waits for the engine to be
 // in step and for a message streaming in to end, then runs the command.
-func (m *Modem) attempt(ctx context.Context, r request) (response, error) {
+func (m *Modem) attempt(ctx context.Context, r request) (response, *inflight, error) {
 	timeout := r.timeout
 	if timeout <= 0 {
 		timeout = m.cfg.defaultTimeout
@@ -273,46 +348,50 @@ func (m *Modem) attempt(ctx context.Context, r request) (response, error) {
 	err := m.inStep(sctx, r)
 	cancel()
 	if err != nil {
-		return response{}, err
+		return response{}, nil, err
 	}
 	if err := m.waitRXIdle(ctx, r); err != nil {
-		return response{}, err
+		return response{}, nil, err
 	}
-	return m.run(ctx, r, time.Until(deadline))
+	return m.run(ctx, r, deadline)
 }
 
-// run writes r and waits up to timeout for its answer.
-func (m *Modem) run(ctx context.Context, r request, timeout time.Duration) (response, error) {
+// run writes r and waits until deadline for its answer; a detach request
+// returns at its OK with c, which then waits for its result.
+func (m *Modem) run(ctx context.Context, r request, deadline time.Time) (response, *inflight, error) {
+	timeout := time.Until(deadline)
 	if timeout <= 0 {
 		timeout = time.Millisecond
 	}
-	deadline := time.Now().Add(timeout)
 	timer := m.cmdTimer(timeout)
 	defer timer.Stop()
 
 	c := newInflight(r)
-	c.notify = m.notify
+	notify := m.notify
+	c.notify = notify
 	c.model = m.Model()
+	c.deadline = deadline
 	select {
-	case <-m.notify: // a signal of an earlier command that ended by itself
+	case <-notify: // a signal of an earlier command that ended by itself
 	default:
 	}
 	m.mu.Lock()
 	if m.err != nil {
 		err := m.err
 		m.mu.Unlock()
-		return response{}, err
+		return response{}, nil, err
 	}
 	m.cur = c
 	m.mu.Unlock()
 
 	if err := m.writeLine(r.line, r.redact); err != nil {
-		return m.abandon(c, fmt.Errorf("%w: writing %s: %w", ErrClosed, c.redacted(), err))
+		resp, err := m.abandon(c, fmt.Errorf("%w: writing %s: %w", ErrClosed, c.redacted(), err))
+		return resp, nil, err
 	}
 	wantPrompt, graced := r.data != nil, false
 	for {
 		select {
-		case <-c.notify:
+		case <-notify:
 		case <-timer.C:
 			return m.expire(c, timeout, nil)
 		case <-ctx.Done():
@@ -320,19 +399,25 @@ func (m *Modem) run(ctx context.Context, r request, timeout time.Duration) (resp
 		}
 		m.mu.Lock()
 		finished, prompted, final := c.finished, c.prompted, c.sawFinal
+		if c.accepted && !finished {
+			resp := c.response()
+			m.mu.Unlock()
+			return resp, c, nil
+		}
 		if finished {
 			resp, err := c.response(), c.err
 			if !c.terminated || c.unsure {
 				m.stepOut(c, "answer incomplete")
 			}
 			m.mu.Unlock()
-			return resp, err
+			return resp, nil, err
 		}
 		m.mu.Unlock()
 		if wantPrompt && prompted {
 			wantPrompt = false
 			if err := m.write(r.data, nil); err != nil {
-				return m.abandon(c, fmt.Errorf("%w: writing data of %s: %w", ErrClosed, c.redacted(), err))
+				resp, err := m.abandon(c, fmt.Errorf("%w: writing data of %s: %w", ErrClosed, c.redacted(), err))
+				return resp, nil, err
 			}
 			m.mu.Lock()
 			c.dataSent = true
@@ -381,27 +466,34 @@ func (m *Modem) detach(c *inflight) {
 // final result is in but whose OK/ERROR did not come completes by that
 // result; otherwise it fails with ErrTimeout. Either way its answer is not
 // all read: the engine is out of step until a marker proves otherwise.
-func (m *Modem) expire(c *inflight, timeout time.Duration, ctxErr error) (response, error) {
+func (m *Modem) expire(c *inflight, timeout time.Duration, ctxErr error) (response, *inflight, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if c.accepted && !c.finished {
+		return c.response(), c, nil // accepted as the time ran out: it waits for its result
+	}
 	m.detach(c)
 	if c.finished {
 		if !c.terminated || c.unsure {
 			m.stepOut(c, "answer incomplete")
 		}
-		return c.response(), c.err
+		return c.response(), nil, c.err
 	}
 	m.stepOut(c, "no answer in time")
+	if c.req.detach && c.req.index >= 0 && !c.sawFinal {
+		// The modem may have accepted it: its result may still come.
+		m.fence(c.req.index, "a command ended without its answer")
+	}
 	if c.sawFinal && ctxErr == nil {
 		c.finishFinal()
-		return c.response(), c.err
+		return c.response(), nil, c.err
 	}
 	if ctxErr != nil {
 		c.finish(fmt.Errorf("%w: %s: %w", ErrTimeout, c.redacted(), ctxErr))
 	} else {
 		c.finish(fmt.Errorf("%w: %s: no answer within %v", ErrTimeout, c.redacted(), timeout))
 	}
-	return c.response(), c.err
+	return c.response(), nil, c.err
 }
 
 // waitRXIdle holds a command while a received message streams in, at most

@@ -44,9 +44,14 @@ type Modem struct {
 	notify chan struct{}
 
 	// Guarded by mu; written by the reader and the holder of sem.
-	mu       sync.Mutex
-	model    Model
-	cur      *inflight     // the command in flight, nil when idle
+	mu    sync.Mutex
+	model Model
+	cur   *inflight // the command in flight, nil when idle
+	// waiting are the commands accepted with OK whose result is still to
+	// come, oldest first (results.go); fenced the client indexes whose
+	// results can no longer be matched to them.
+	waiting  []*inflight
+	fenced   map[int]bool
 	lastLine string        // the previous command line (its echo may come late)
 	rxBusy   chan struct{} // non-nil while a message streams in; closed at its end
 	step     stepState     // in step with the modem's answers (step.go)
@@ -201,6 +206,7 @@ func (m *Modem) shutdown(cause error) {
 		m.cur.fail(err)
 		m.cur = nil
 	}
+	m.endWaiting(-1, err)
 	m.releaseRX()
 	close(m.done)
 	m.seq++

@@ -64,6 +64,9 @@ func (s *Session) Publish(ctx context.Context, p Publish) error {
 	}
 	s.op.Lock()
 	defer s.op.Unlock()
+	if err := s.usable("publish"); err != nil {
+		return err
+	}
 	if err := s.m.SetTopic(ctx, s.index, p.Topic); err != nil {
 		return s.wrap("publish topic", err)
 	}
@@ -116,6 +119,9 @@ func (s *Session) Subscribe(ctx context.Context, sub Subscription) error {
 	}
 	s.op.Lock()
 	defer s.op.Unlock()
+	if err := s.usable("subscribe"); err != nil {
+		return err
+	}
 	err := s.m.SubscribeTopic(ctx, s.index, sub.Topic, sub.QoS, false)
 	s.noteLinkDown(err)
 	return s.wrap("subscribe", err)
@@ -176,6 +182,9 @@ func (s *Session) batchOrEach(what string, n int, refused func(*modemState) *boo
 }
 
 func (s *Session) batchOrEachOnce(what string, n int, refused func(*modemState) *bool, stage func(i int) error, commit func() error, single func(i int) error) error {
+	if err := s.usable(what); err != nil {
+		return err
+	}
 	if n > 1 && !s.flag(refused) {
 		err := stage(0)
 		switch {

@@ -69,13 +69,28 @@ func (s *Session) Close() error {
 }
 
 // Connected asks the modem (AT+CMQTTDISC?, whose 0 means connected) whether
-// the index is connected.
+// the index is connected. It answers false without asking while the
+// index's results can no longer be matched (Modem.Fenced): the connection
+// cannot be used until Connect made it again.
 func (s *Session) Connected(ctx context.Context) (bool, error) {
+	if s.m.Fenced(s.index) {
+		return false, nil
+	}
 	states, err := s.m.ConnectedIndexes(ctx)
 	if err != nil {
 		return false, err
 	}
 	return states[s.index], nil
+}
+
+// usable fails with ErrResultsUnmatched while the index is fenced: a
+// request's result could not be matched, so nothing is sent until Connect
+// made the connection again.
+func (s *Session) usable(what string) error {
+	if s.m.Fenced(s.index) {
+		return s.wrap(what, fmt.Errorf("%w: client %d: connect again first", ErrResultsUnmatched, s.index))
+	}
+	return nil
 }
 
 // acq returns a copy of the acquisition record of the index, nil when

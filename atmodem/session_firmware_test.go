@@ -95,7 +95,7 @@ func TestSessionUnknownConnectAsksFirst(t *testing.T) {
 	m, sm := startModem(t, deliverWhole, seq(
 		fresh("dev1"),
 		cmd(`AT+CMQTTCONNECT=0,"tcp://broker.example:1883",60,0`, ok), // the result never comes
-		markerCSQ,
+		// The OK was read: no marker is needed, the result would come like a URC.
 		cmd("AT+CMQTTDISC?", discQueried),
 		cmd("AT+CMQTTDISC=0,0", final("+CMQTTDISC", 0, 0)),
 		plainConn,

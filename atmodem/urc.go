@@ -226,8 +226,20 @@ func (m *Modem) handleLine(line string) (Event, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.seq++
-	c := m.cur
 	m.trace.rxLine(line)
+	if head, ok := splitResultError(line); ok {
+		// A result and ERROR on one line: the two lines they stand for.
+		if ev, ok := m.routeLine(head); ok {
+			return ev, ok
+		}
+		line = "ERROR"
+	}
+	return m.routeLine(line)
+}
+
+// routeLine is handleLine for one line. m.mu is held.
+func (m *Modem) routeLine(line string) (Event, bool) {
+	c := m.cur
 	switch {
 	case c != nil && strings.EqualFold(line, c.req.line):
 		c.echoed = true
@@ -256,6 +268,9 @@ func (m *Modem) handleLine(line string) (Event, bool) {
 			return Event{}, false
 		}
 		return m.onURC(u, line)
+	}
+	if name, idx, code, ok := detachResult(line); ok && m.routeResult(name, idx, code, line) {
+		return Event{}, false
 	}
 	if m.step.out {
 		switch mine, proof := m.step.onLine(line); {
@@ -286,12 +301,27 @@ func (m *Modem) handleLine(line string) (Event, bool) {
 		m.trace.problem("unsolicited line dropped", fmt.Errorf("%q", m.trace.redact(line)))
 		return Event{}, false
 	}
+	if len(c.held) > 0 && (line == "OK" || isErrorLine(line)) {
+		m.resolveHeld(c, line == "OK")
+	}
 	if !c.onLine(line) {
 		m.trace.problem("result for another client index dropped", fmt.Errorf("%q", m.trace.redact(line)))
 	}
-	if c.finished {
+	switch {
+	case c.finished:
 		c.seq = m.seq
 		m.detach(c)
+	case c.sawOK && c.req.detach && !c.sawFinal && m.fenced[c.req.index] && fencedName(c.req.final):
+		// Its result could not be told from a late one: it ends here.
+		err := c.unmatched
+		if err == nil {
+			err = fmt.Errorf("%s: %w: client %d", c.redacted(), ErrResultsUnmatched, c.req.index)
+		}
+		c.seq = m.seq
+		c.terminate(err)
+		m.detach(c)
+	case c.sawOK && c.req.detach && !c.sawFinal:
+		m.accept(c)
 	}
 	return Event{}, false
 }
@@ -319,6 +349,10 @@ func (m *Modem) onBoot(c *inflight, line string) Event {
 		st.goOut()
 		st.pend(c.pendingName())
 	}
+	// The modem forgot every command waiting for its result, and no
+	// result of the connections it had can come any more.
+	m.endWaiting(-1, err)
+	clear(m.fenced)
 	if st.out {
 		if marker >= 0 {
 			st.pend(commandName(markers[marker].line))
@@ -375,13 +409,19 @@ func (m *Modem) onURC(u urc, line string) (Event, bool) {
 	return Event{}, false
 }
 
-// endWaitingFor ends the command in flight with err when it is a command of
-// client index i (every index for i = -1) that the modem accepted with OK
-// and whose result waits for the broker (PUB, SUB, UNSUB, CONNECT, DISC):
-// the connection it waited on is gone, and its result may never come. Its
-// answer is complete as far as the engine's step is concerned (a late
-// result line is dropped as stray). m.mu is held.
+// endWaitingFor ends the commands of client index i (every index for
+// i = -1) that the modem accepted with OK and whose result waits for the
+// broker: those waiting among the results (PUB, SUB, UNSUB, CONNECT:
+// results.go) and a DISC in flight. The connection they waited on is gone,
+// and their results may never come. Their answers are complete as far as
+// the engine's step is concerned (a late result line is dropped as stray).
+// After +CMQTTNONET the service is gone with every connection: no index
+// stays fenced. m.mu is held.
 func (m *Modem) endWaitingFor(i int, err error) {
+	m.endWaiting(i, err)
+	if i < 0 {
+		clear(m.fenced)
+	}
 	c := m.cur
 	if c == nil || c.finished || c.req.final == "" || !c.sawOK || c.req.index < 0 || (i >= 0 && c.req.index != i) {
 		return
