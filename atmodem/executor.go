@@ -346,6 +346,10 @@ func (m *Modem) attempt(ctx context.Context, r request) (response, *inflight, er
 	deadline := time.Now().Add(timeout)
 	sctx, cancel := context.WithDeadline(ctx, deadline)
 	err := m.inStep(sctx, r)
+	if err == nil && m.takeEchoOff() {
+		m.echoOffNow(sctx, deadline)
+		err = m.inStep(sctx, r)
+	}
 	cancel()
 	if err != nil {
 		return response{}, nil, err
@@ -494,6 +498,29 @@ func (m *Modem) expire(c *inflight, timeout time.Duration, ctxErr error) (respon
 		c.finish(fmt.Errorf("%w: %s: no answer within %v", ErrTimeout, c.redacted(), timeout))
 	}
 	return c.response(), nil, c.err
+}
+
+// takeEchoOff reports (once) that ATE0 is to be sent before the next
+// command.
+func (m *Modem) takeEchoOff() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	off := m.echoOff
+	m.echoOff = false
+	return off
+}
+
+// echoOffNow sends ATE0 (the caller holds the command token and the engine
+// is in step). A modem that refuses it keeps its echo, which the engine
+// reads anyway; a modem that does not answer leaves the engine out of step,
+// which the caller's command waits for as usual.
+func (m *Modem) echoOffNow(ctx context.Context, deadline time.Time) {
+	if d := time.Now().Add(m.cfg.defaultTimeout); d.Before(deadline) {
+		deadline = d
+	}
+	if _, _, err := m.run(ctx, request{line: "ATE0", index: -1}, deadline); err != nil {
+		m.trace.problem("ATE0 (echo off) failed: the modem's echo stays as it is", err)
+	}
 }
 
 // waitRXIdle holds a command while a received message streams in, at most

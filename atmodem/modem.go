@@ -58,6 +58,9 @@ type Modem struct {
 	dataEcho int8          // the modem echoes prompt data: 0 unknown, 1 yes, -1 no
 	seq      uint64        // frames read so far: the order of events and answers
 	err      error         // why the transport ended
+	// echoOff: ATE0 is to be sent before the next command (at open and
+	// after a reboot, unless WithKeepEcho).
+	echoOff bool
 	// bootBurst: the last line but boot noise and echoes was RDY or QCRDY,
 	// so a "*ATREADY" now ends that boot rather than announcing another.
 	bootBurst bool
@@ -98,6 +101,7 @@ func New(rw io.ReadWriteCloser, opts ...Option) *Modem {
 	m.fr.init(m.promptWanted)
 	m.fr.learnEcho = m.learnEcho
 	m.step.init()
+	m.echoOff = !cfg.keepEcho
 	if cfg.inStep {
 		m.step.out, m.step.extra = false, 0
 	}

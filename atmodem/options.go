@@ -18,6 +18,7 @@ type config struct {
 	rxGap          time.Duration // longest pause inside an RX data block before it is cut
 	finalGrace     time.Duration // wait for OK/ERROR once the final result is in
 	resyncTimeout  time.Duration // how long a marker is waited for before the next (step.go)
+	keepEcho       bool          // do not send ATE0 at open and after a reboot
 	onEvent        func(Event)   // test hook: sees every event after the sessions
 	inStep         bool          // test hook: start in step (no marker before the first command)
 }
@@ -37,6 +38,14 @@ func defaultConfig() config {
 
 // WithModel fixes the model family instead of asking the modem.
 func WithModel(m Model) Option { return func(c *config) { c.model = m } }
+
+// WithKeepEcho leaves the modem's command echo as it is. By default the
+// engine sends ATE0 once it has proved it is in step with a newly opened
+// modem, and again after the modem rebooted (the firmware starts with echo
+// on): echo doubles the bytes the modem sends for every command line. The
+// engine reads echoed lines either way. A modem that answers ERROR to ATE0
+// keeps its echo, and the log says so.
+func WithKeepEcho() Option { return func(c *config) { c.keepEcho = true } }
 
 // WithLogger logs AT traffic at debug level, passwords redacted.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }

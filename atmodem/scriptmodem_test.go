@@ -63,8 +63,8 @@ type scriptModem struct {
 
 // inStep starts the engine in step with the modem: a scripted test of
 // another feature does not begin with the marker exchange every Modem
-// starts with (TestOpenSync tests that).
-func inStep() Option { return func(c *config) { c.inStep = true } }
+// starts with (TestOpenSync tests that), nor with ATE0 (TestEchoOffAtOpen).
+func inStep() Option { return func(c *config) { c.inStep, c.keepEcho = true, true } }
 
 // markerCSQ is the first marker, answered: what the engine writes to get
 // back in step after a command whose answer it did not read whole.

@@ -39,6 +39,7 @@ func TestOpenSerialPTY(t *testing.T) {
 		for _, ex := range []struct{ line, answer string }{
 			{"AT+CSQ\r", "\r\n+CSQ: 20,99\r\n\r\nOK\r\n"}, // the engine's markers (step.go)
 			{"AT+CMEE?\r", "\r\n+CMEE: 0\r\n\r\nOK\r\n"},
+			{"ATE0\r", "\r\nOK\r\n"}, // echo off once in step
 			{"AT+CGMM\r", "\r\nSIMCOM_A7670E\r\n\r\nOK\r\n"},
 		} {
 			line, err := r.ReadString('\r')

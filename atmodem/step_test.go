@@ -53,7 +53,8 @@ func TestOpenSync(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			forEachDelivery(t, func(t *testing.T, mode delivery) {
 				rec := newEventRecorder()
-				steps := append(slices.Clone(tt.steps), step{expect: "ATI\r", reply: "\r\nManufacturer: SIMCOM INCORPORATED\r\nModel: A7670E-LASE\r\n\r\nOK\r\n"})
+				steps := append(slices.Clone(tt.steps), echoOff,
+					step{expect: "ATI\r", reply: "\r\nManufacturer: SIMCOM INCORPORATED\r\nModel: A7670E-LASE\r\n\r\nOK\r\n"})
 				if tt.stale != "" {
 					steps = append([]step{{reply: tt.stale}}, steps...)
 				}
@@ -88,6 +89,10 @@ func TestOpenSync(t *testing.T) {
 	}
 }
 
+// echoOff is ATE0 answered: what a new Modem writes once in step, before
+// its first command (WithKeepEcho leaves it out).
+var echoOff = step{expect: "ATE0\r", reply: "\r\nOK\r\n"}
+
 // TestBootingModemAtStart reproduces a modem still booting when the program
 // starts (espressif/esp-protocols#669, LilyGo-Modem-Series #397, #343): the
 // first command gets no answer, then the boot burst arrives with echo on.
@@ -107,7 +112,8 @@ func TestBootingModemAtStart(t *testing.T) {
 					step{expect: "AT+CSQ\r"}, // the booting modem never answers
 					step{reply: b.burst},
 					step{expect: "AT+CMEE?\r", reply: "AT+CMEE?\r\r\n+CMEE: 0\r\n\r\nOK\r\n"}, // echo on after boot
-					step{expect: "ATI\r", reply: "ATI\r\r\nModel: A7670E-LASE\r\n\r\nOK\r\n"},
+					step{expect: "ATE0\r", reply: "ATE0\r\r\nOK\r\n"},
+					step{expect: "ATI\r", reply: "\r\nModel: A7670E-LASE\r\n\r\nOK\r\n"},
 				)
 				m := New(sm, rec.option())
 				defer func() {
@@ -250,3 +256,65 @@ func TestLossEndsWaitingCommand(t *testing.T) {
 		})
 	}
 }
+
+// TestEchoOffAtOpen: once a new Modem is in step it sends ATE0 before its
+// first command (echo doubles what the modem sends for every command),
+// and again after the modem rebooted (the firmware starts with echo on). A
+// modem that refuses ATE0 keeps its echo, which the engine reads anyway;
+// WithKeepEcho sends none.
+func TestEchoOffAtOpen(t *testing.T) {
+	atEcho := func(line string) string { return line + "\r\r\nOK\r\n" }
+	tests := []struct {
+		name  string
+		opts  []Option
+		steps []step
+	}{
+		{"refused", nil, []step{
+			{expect: "ATE0\r", reply: "ATE0\r\r\nERROR\r\n"},
+			{expect: "AT\r", reply: atEcho("AT")},
+			{expect: "AT\r", reply: atEcho("AT")},
+		}},
+		{"kept", []Option{WithKeepEcho()}, []step{
+			{expect: "AT\r", reply: atEcho("AT")},
+			{expect: "AT\r", reply: atEcho("AT")},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			forEachDelivery(t, func(t *testing.T, mode delivery) {
+				opts := append([]Option{echoAtOpen()}, tt.opts...)
+				m, sm := startModem(t, mode, tt.steps, opts...)
+				for range 2 {
+					if err := m.Ping(testCtx(t)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				sm.waitSteps(t)
+			})
+		})
+	}
+	t.Run("again after a reboot", func(t *testing.T) {
+		forEachDelivery(t, func(t *testing.T, mode delivery) {
+			rec := newEventRecorder()
+			m, _ := startModem(t, mode, []step{
+				echoOff,
+				{expect: "AT\r", reply: "\r\nOK\r\n\r\nRDY\r\n"}, // nothing was pending: in step
+				{expect: "ATE0\r", reply: atEcho("ATE0")},
+				{expect: "AT\r", reply: "\r\nOK\r\n"},
+			}, echoAtOpen(), rec.option())
+			if err := m.Ping(testCtx(t)); err != nil {
+				t.Fatal(err)
+			}
+			if ev := rec.next(t); ev.Kind != EventReset {
+				t.Fatalf("event %+v, want EventReset", ev)
+			}
+			if err := m.Ping(testCtx(t)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	})
+}
+
+// echoAtOpen undoes what inStep does to the echo: ATE0 before the first
+// command.
+func echoAtOpen() Option { return func(c *config) { c.keepEcho = false } }

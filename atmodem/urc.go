@@ -353,6 +353,7 @@ func (m *Modem) onBoot(c *inflight, line string) Event {
 	// result of the connections it had can come any more.
 	m.endWaiting(-1, err)
 	clear(m.fenced)
+	m.echoOff = !m.cfg.keepEcho // the firmware starts with echo on
 	if st.out {
 		if marker >= 0 {
 			st.pend(commandName(markers[marker].line))

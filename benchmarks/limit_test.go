@@ -68,7 +68,11 @@ func TestPublishWire(t *testing.T) {
 		qos  byte
 	}{{modemsim.EchoOff, 1}, {modemsim.EchoOn, 0}} {
 		sim := startSim(t, modemsim.Config{Echo: tc.echo}, br)
-		_, s := sessionOn(t, sim, "wire-test")
+		var opts []atmodem.Option
+		if tc.echo != modemsim.EchoOff {
+			opts = append(opts, atmodem.WithKeepEcho()) // the engine turns echo off otherwise
+		}
+		_, s := sessionOver(t, sim, sim.Conn(), "wire-test", opts...)
 		before := settledWire(sim, Wire{}, 1)
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		p := atmodem.Publish{Topic: topic9, Payload: payloadOf(60), QoS: tc.qos}

@@ -52,10 +52,11 @@ func sessionOn(tb testing.TB, sim *modemsim.Sim, id string) (*atmodem.Modem, *at
 	return sessionOver(tb, sim, sim.Conn(), id)
 }
 
-// sessionOver is sessionOn over rw, a wrapped link to sim.
-func sessionOver(tb testing.TB, sim *modemsim.Sim, rw io.ReadWriteCloser, id string) (*atmodem.Modem, *atmodem.Session) {
+// sessionOver is sessionOn over rw, a wrapped link to sim, with the
+// engine's opts.
+func sessionOver(tb testing.TB, sim *modemsim.Sim, rw io.ReadWriteCloser, id string, opts ...atmodem.Option) (*atmodem.Modem, *atmodem.Session) {
 	tb.Helper()
-	m := atmodem.New(rw, atmodem.WithModel(sim.Model()))
+	m := atmodem.New(rw, append([]atmodem.Option{atmodem.WithModel(sim.Model())}, opts...)...)
 	tb.Cleanup(func() { m.Close() })
 	s, err := m.Session(0)
 	if err != nil {
