@@ -326,24 +326,34 @@ func (m *Modem) PublishMessage(ctx context.Context, index int, qos byte, pubTime
 	if err := checkIndex(model, index); err != nil {
 		return err
 	}
-	if err := checkQoS(model, "qos", qos); err != nil {
+	if _, err := checkPubTimeout(model, pubTimeout); err != nil {
 		return err
 	}
-	secs, err := checkPubTimeout(model, pubTimeout)
+	line, secs, err := pubLine(model, index, Publish{QoS: qos, Timeout: pubTimeout, Retain: retain, Dup: dup})
 	if err != nil {
 		return err
 	}
-	var line string
-	switch {
-	case dup:
-		line = atLine("AT+CMQTTPUB", index, int(qos), secs, boolInt(retain), 1)
-	case retain:
-		line = atLine("AT+CMQTTPUB", index, int(qos), secs, 1)
-	default:
-		line = atLine("AT+CMQTTPUB", index, int(qos), secs)
-	}
 	_, err = m.exec(ctx, pubRequest(line, index, secs))
 	return err
+}
+
+// pubLine is the AT+CMQTTPUB line of p on index and its pub_timeout in
+// seconds (p.Timeout 0: 60 s). Topic and payload are not checked.
+func pubLine(model Model, index int, p Publish) (string, int, error) {
+	if err := checkQoS(model, "qos", p.QoS); err != nil {
+		return "", 0, err
+	}
+	secs, err := checkPubTimeout(model, pubTimeoutOf(p))
+	if err != nil {
+		return "", 0, err
+	}
+	switch {
+	case p.Dup:
+		return atLine("AT+CMQTTPUB", index, int(p.QoS), secs, boolInt(p.Retain), 1), secs, nil
+	case p.Retain:
+		return atLine("AT+CMQTTPUB", index, int(p.QoS), secs, 1), secs, nil
+	}
+	return atLine("AT+CMQTTPUB", index, int(p.QoS), secs), secs, nil
 }
 
 // pubRequest is the request of AT+CMQTTPUB line on index with pub_timeout

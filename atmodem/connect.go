@@ -162,11 +162,12 @@ func (s *Session) Connect(ctx context.Context, opts ConnectOptions) error {
 	s.op.Lock()
 	defer s.op.Unlock()
 
-	if s.m.takeResults(s.index, fmt.Errorf("%w: client %d: the connection is made again", ErrResultsUnmatched, s.index)) {
-		// Results of the old connection may still come: end it with
-		// AT+CMQTTDISC first (results.go).
-		s.m.sessions.setConnected(s.index, 0, 0, nil)
-		s.m.sessions.withState(func(st *modemState) { st.hold(s.index, holdSure) })
+	fenced := s.m.takeResults(s.index, fmt.Errorf("%w: client %d: the connection is made again", ErrResultsUnmatched, s.index))
+	if s.linkLost.Swap(false) || fenced {
+		// A publish's result said the connection is gone although the
+		// modem may still say connected, or results of the old
+		// connection may still come: end it with AT+CMQTTDISC first.
+		s.forgetConnection()
 	}
 	if c := s.connectedWith(); c.opts != nil && sameConnect(*c.opts, opts) {
 		up, err := s.Connected(ctx)
@@ -546,6 +547,9 @@ func (s *Session) Disconnect(ctx context.Context, timeout time.Duration) error {
 	}
 	s.op.Lock()
 	defer s.op.Unlock()
+	// The results of publishes in flight first (as long as ctx lets): a
+	// DISC ends what still waits.
+	_ = s.drain(ctx)
 	epoch := s.m.sessions.currentEpoch()
 	if err := s.m.DisconnectClient(ctx, s.index, timeout); err != nil && !s.notConnected(ctx, err) {
 		if FateOf(err) == FateUnknown {

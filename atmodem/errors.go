@@ -43,6 +43,12 @@ var (
 	// again, with AT+CMQTTDISC first, before it sends anything more on the
 	// index. Fate: ErrLinkDown.
 	ErrResultsUnmatched = sentinel("atmodem: results of the client index can no longer be matched", FateLinkDown)
+	// ErrPipelineRefused: the firmware refused a publish written while
+	// results of its client index were pending (result 14, ERROR, or
+	// another answer than the window expects). The modem sends one
+	// publish at a time from then on (Session.SetMaxInflight); the message
+	// was not confirmed and is to be sent again. Fate: ErrFateUnknown.
+	ErrPipelineRefused = sentinel("atmodem: the firmware refused a publish while results were pending", FateUnknown)
 	// ErrIndexInUse: the client index is held by another Session.
 	ErrIndexInUse = errors.New("atmodem: client index in use")
 	// ErrNoFreeIndex: every client index of the modem is held.

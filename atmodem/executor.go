@@ -25,6 +25,10 @@ type request struct {
 	// noBusyRetry: result 14 is not retried here but returned (a publish
 	// written while results of its index are pending: the session decides).
 	noBusyRetry bool
+	// onFinish, for a detach request, gets its outcome once it was
+	// accepted and its result came (or it ended waiting): see
+	// inflight.onFinish.
+	onFinish func(error)
 }
 
 // response is the answer to a request.
@@ -87,13 +91,14 @@ type inflight struct {
 	// unmatched: the results of its index can no longer be matched; it
 	// ends with this error at its OK instead of waiting for a result.
 	unmatched error
-	// onFinish is called with the outcome when it finished, under
-	// Modem.mu: it must only take leaf locks and never block.
+	// onFinish (request.onFinish) is called with the outcome when it
+	// finished after it was accepted, under Modem.mu: it must only take
+	// leaf locks and never block.
 	onFinish func(error)
 }
 
 func newInflight(r request) *inflight {
-	c := &inflight{req: r, name: commandName(r.line)}
+	c := &inflight{req: r, name: commandName(r.line), onFinish: r.onFinish}
 	if r.detach {
 		c.done = make(chan struct{})
 	}
@@ -130,7 +135,7 @@ func (c *inflight) finish(err error) {
 	if c.done != nil {
 		close(c.done)
 	}
-	if c.onFinish != nil {
+	if c.accepted && c.onFinish != nil {
 		c.onFinish(err)
 	}
 }
@@ -403,7 +408,7 @@ func (m *Modem) run(ctx context.Context, r request, deadline time.Time) (respons
 		}
 		m.mu.Lock()
 		finished, prompted, final := c.finished, c.prompted, c.sawFinal
-		if c.accepted && !finished {
+		if c.accepted { // its result may even be in already
 			resp := c.response()
 			m.mu.Unlock()
 			return resp, c, nil
@@ -473,7 +478,7 @@ func (m *Modem) detach(c *inflight) {
 func (m *Modem) expire(c *inflight, timeout time.Duration, ctxErr error) (response, *inflight, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if c.accepted && !c.finished {
+	if c.accepted {
 		return c.response(), c, nil // accepted as the time ran out: it waits for its result
 	}
 	m.detach(c)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -73,6 +74,10 @@ type Modem struct {
 	rx     rxAssembler
 	rxGap  *time.Timer // armed while a data block is being read
 	lastRX time.Time   // when the last data byte of the block came
+
+	// noPipeline: the firmware refused a command written while results
+	// of its index were pending (window.go).
+	noPipeline atomic.Bool
 
 	done       chan struct{} // closed when the transport ended
 	readerDone chan struct{} // closed when the reader goroutine returned

@@ -3,6 +3,7 @@ package atmodem
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -57,29 +58,28 @@ func pubTimeoutOf(p Publish) time.Duration {
 
 // Publish sends one message: TOPIC, PAYLOAD (left out for an empty payload,
 // as in the manuals' example 3.5), PUB. It returns nil when the modem
-// reports +CMQTTPUB: i,0, a *ResultError otherwise.
+// reports +CMQTTPUB: i,0, a *ResultError otherwise. It waits while the
+// publish window is full (SetMaxInflight; by default until the result of
+// the publish before). The AT port serves other commands between the PUB's
+// OK and its result. When ctx ends while the result is pending, Publish
+// returns ErrTimeout and the result, when it comes, still counts for this
+// message (see PublishAsync).
 func (s *Session) Publish(ctx context.Context, p Publish) error {
-	if err := s.CheckPublish(p); err != nil {
+	ch, err := s.PublishAsync(ctx, p)
+	if err != nil {
 		return err
 	}
-	s.op.Lock()
-	defer s.op.Unlock()
-	if err := s.usable("publish"); err != nil {
+	select {
+	case err := <-ch:
 		return err
-	}
-	if err := s.m.SetTopic(ctx, s.index, p.Topic); err != nil {
-		return s.wrap("publish topic", err)
-	}
-	if len(p.Payload) > 0 {
-		if err := s.m.SetPayload(ctx, s.index, p.Payload); err != nil {
-			return s.wrap("publish payload", err)
+	case <-ctx.Done():
+		select {
+		case err := <-ch:
+			return err
+		default:
 		}
+		return s.wrap("publish", fmt.Errorf("%w: waiting for the result: %w", ErrTimeout, ctx.Err()))
 	}
-	if err := s.m.PublishMessage(ctx, s.index, p.QoS, pubTimeoutOf(p), p.Retain, p.Dup); err != nil {
-		s.noteLinkDown(err)
-		return s.wrap("publish", err)
-	}
-	return nil
 }
 
 // noteLinkDown handles a request the modem answered with a result code
@@ -93,6 +93,12 @@ func (s *Session) noteLinkDown(err error) {
 	if !ok || ResultFate(s.m.Model(), code) != FateLinkDown {
 		return
 	}
+	s.forgetConnection()
+}
+
+// forgetConnection forgets the connection of the index and makes the next
+// Connect send AT+CMQTTDISC before CONNECT.
+func (s *Session) forgetConnection() {
 	s.m.sessions.setConnected(s.index, 0, 0, nil)
 	s.m.sessions.withState(func(st *modemState) { st.hold(s.index, holdSure) })
 }
@@ -122,6 +128,9 @@ func (s *Session) Subscribe(ctx context.Context, sub Subscription) error {
 	if err := s.usable("subscribe"); err != nil {
 		return err
 	}
+	if err := s.idle(ctx); err != nil {
+		return s.wrap("subscribe", err)
+	}
 	err := s.m.SubscribeTopic(ctx, s.index, sub.Topic, sub.QoS, false)
 	s.noteLinkDown(err)
 	return s.wrap("subscribe", err)
@@ -142,6 +151,9 @@ func (s *Session) SubscribeMultiple(ctx context.Context, subs []Subscription) er
 	}
 	s.op.Lock()
 	defer s.op.Unlock()
+	if err := s.idle(ctx); err != nil {
+		return s.wrap("subscribe", err)
+	}
 	return s.batchOrEach("subscribe", len(subs), func(st *modemState) *bool { return &st.noSubTopic },
 		func(i int) error { return s.m.SetSubscribeTopic(ctx, s.index, subs[i].Topic, subs[i].QoS) },
 		func() error { return s.m.SubscribeTopics(ctx, s.index, false) },
@@ -164,6 +176,9 @@ func (s *Session) Unsubscribe(ctx context.Context, topics ...string) error {
 	}
 	s.op.Lock()
 	defer s.op.Unlock()
+	if err := s.idle(ctx); err != nil {
+		return s.wrap("unsubscribe", err)
+	}
 	return s.batchOrEach("unsubscribe", len(topics), func(st *modemState) *bool { return &st.noUnsubTopic },
 		func(i int) error { return s.m.SetUnsubscribeTopic(ctx, s.index, topics[i]) },
 		func() error { return s.m.UnsubscribeTopics(ctx, s.index, false) },

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // Session drives one MQTT client index of a modem: the connect sequence,
@@ -15,9 +16,13 @@ type Session struct {
 	m     *Modem
 	index int
 
-	op        sync.Mutex // one operation at a time
+	op        sync.Mutex // one operation at a time (publishes: up to their PUB's OK)
+	win       window     // publishes whose result is pending (window.go)
 	events    *eventQueue
 	closeOnce sync.Once
+	// linkLost: a publish's result said the modem has no working
+	// connection on the index (noteLinkDown); the next Connect acts on it.
+	linkLost atomic.Bool
 }
 
 // Session claims client index i (0 or 1) of the modem. It fails with
