@@ -17,6 +17,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/eclipse/paho.mqtt.golang/packets"
 
+	"github.com/cellmqtt/cellmqtt/internal/netdelay"
 	"github.com/cellmqtt/cellmqtt/internal/simcom"
 )
 
@@ -41,7 +42,7 @@ type pahoLink struct {
 	ev     linkEvents    // callbacks into the front-end
 	events chan linkEv   // ordered inbound messages, then at most one loss
 	done   chan struct{} // closed when the link is closed locally
-	pubMu  sync.Mutex    // one publish at a time, so DUP marking is exact
+	pubMu  sync.Mutex    // one publish handed to paho at a time, so DUP marking is exact
 	closed atomic.Bool   // Disconnect or Drop called: no more events
 	once   sync.Once     // closes done
 }
@@ -87,9 +88,11 @@ func dialPaho(ctx context.Context, cfg linkConfig, ev linkEvents) (brokerLink, s
 		slog.Debug("modemsim: dial broker", "addr", cfg.Addr, "err", err)
 		return nil, dialErrorCode(err)
 	}
-	var stream net.Conn = raw
+	// The broker round trip: half of it each way, under TLS. raw stays the
+	// socket itself, which Drop closes without a word.
+	stream := netdelay.Wrap(raw, netdelay.Path{Delay: cfg.RTT / 2})
 	if tlsCfg != nil {
-		tc := tls.Client(raw, tlsCfg)
+		tc := tls.Client(stream, tlsCfg)
 		hctx, cancel := context.WithTimeout(ctx, cfg.SSL.negotiateTimeout())
 		err := tc.HandshakeContext(hctx)
 		cancel()
@@ -312,13 +315,15 @@ func (l *pahoLink) Publish(topic string, payload []byte, qos byte, retain, dup b
 	if !l.Connected() {
 		return simcom.CodeNoConnection
 	}
+	// paho writes PUBLISH packets in the order of the Publish calls, so the
+	// DUP flags queued in that order match them; several publishes of an
+	// index can then wait for their PUBACKs at once (Config.Pipeline).
 	l.pubMu.Lock()
-	defer l.pubMu.Unlock()
-	if dup && qos > 0 {
-		l.conn.markDup(topic)
-		defer l.conn.markDup("")
+	if qos > 0 {
+		l.conn.queueDup(dup)
 	}
 	tok := l.client.Publish(topic, qos, retain, payload)
+	l.pubMu.Unlock()
 	return l.wait(tok, timeout)
 }
 
@@ -407,50 +412,39 @@ func (l *pahoLink) Drop() {
 }
 
 // brokerConn is the connection paho reads and writes. It sets the DUP flag
-// of the next PUBLISH of a marked topic, which paho's API cannot do.
+// of QoS 1 and 2 PUBLISH packets as AT+CMQTTPUB asked, which paho's API
+// cannot do.
 type brokerConn struct {
 	net.Conn
 	handedOut atomic.Bool
 	mu        sync.Mutex
-	dupTopic  string // non-empty: set DUP on the next QoS>0 PUBLISH of this topic
+	dups      []bool // the DUP flag of each QoS>0 PUBLISH to come, in order
 }
 
-// markDup asks for DUP on the next QoS 1 or 2 PUBLISH of topic ("" clears).
-func (c *brokerConn) markDup(topic string) {
+// queueDup gives the DUP flag of the next QoS 1 or 2 PUBLISH handed to paho.
+func (c *brokerConn) queueDup(dup bool) {
 	c.mu.Lock()
-	c.dupTopic = topic
+	c.dups = append(c.dups, dup)
 	c.mu.Unlock()
 }
 
 // Write passes one MQTT packet (paho writes each packet with one Write) to
-// the connection, setting DUP on a marked PUBLISH.
+// the connection, setting DUP on a QoS 1 or 2 PUBLISH whose flag says so.
 func (c *brokerConn) Write(b []byte) (int, error) {
 	c.mu.Lock()
-	if c.dupTopic != "" && publishTopicIs(b, c.dupTopic) {
-		b = append([]byte(nil), b...)
-		b[0] |= 0x08
-		c.dupTopic = ""
+	if isQoSPublish(b) && len(c.dups) > 0 {
+		dup := c.dups[0]
+		c.dups = c.dups[1:]
+		if dup {
+			b = append([]byte(nil), b...)
+			b[0] |= 0x08
+		}
 	}
 	c.mu.Unlock()
 	return c.Conn.Write(b)
 }
 
-// publishTopicIs reports whether b is a QoS 1 or 2 PUBLISH packet of topic.
-func publishTopicIs(b []byte, topic string) bool {
-	if len(b) < 2 || b[0]>>4 != packets.Publish || (b[0]>>1)&3 == 0 {
-		return false
-	}
-	i := 1
-	for ; i < len(b) && i <= 4; i++ { // remaining length: 1-4 bytes
-		if b[i]&0x80 == 0 {
-			break
-		}
-	}
-	i++
-	if i+2 > len(b) {
-		return false
-	}
-	n := int(b[i])<<8 | int(b[i+1])
-	i += 2
-	return n == len(topic) && i+n <= len(b) && string(b[i:i+n]) == topic
+// isQoSPublish reports whether b is a QoS 1 or 2 PUBLISH packet.
+func isQoSPublish(b []byte) bool {
+	return len(b) >= 2 && b[0]>>4 == packets.Publish && (b[0]>>1)&3 != 0
 }

@@ -294,30 +294,45 @@ func TestPublishRetainedAndDup(t *testing.T) {
 	}
 }
 
-func TestPublishTopicMatchForDup(t *testing.T) {
-	tests := []struct {
-		name  string
-		pkt   []byte
-		topic string
-		want  bool
-	}{
-		{"qos1 match", []byte{0x32, 7, 0, 3, 'a', '/', 'b', 0, 1}, "a/b", true},
-		{"qos2 match", []byte{0x34, 7, 0, 3, 'a', '/', 'b', 0, 1}, "a/b", true},
-		{"other topic", []byte{0x32, 7, 0, 3, 'a', '/', 'c', 0, 1}, "a/b", false},
-		{"prefix only", []byte{0x32, 7, 0, 3, 'a', '/', 'b', 0, 1}, "a/", false},
-		{"qos0", []byte{0x30, 5, 0, 3, 'a', '/', 'b'}, "a/b", false},
-		{"puback", []byte{0x40, 2, 0, 1}, "a/b", false},
-		{"long remaining length", append([]byte{0x32, 0x80 | 7, 1, 0, 3, 'a', '/', 'b', 0, 1}, make([]byte, 128)...), "a/b", true},
-		{"truncated", []byte{0x32, 7, 0}, "a/b", false},
+// TestDupFlagsInPublishOrder: the DUP flags of AT+CMQTTPUB go onto the
+// QoS 1 and 2 PUBLISH packets in the order the publishes were handed to
+// paho (which writes them in that order), whatever their topics; QoS 0
+// PUBLISH and other packets are written as they are.
+func TestDupFlagsInPublishOrder(t *testing.T) {
+	var wire bytes.Buffer
+	c := &brokerConn{Conn: &writeOnly{&wire}}
+	c.queueDup(false)
+	c.queueDup(true)
+	pkts := [][]byte{
+		{0x32, 7, 0, 3, 'a', '/', 'b', 0, 1}, // QoS 1, first: no DUP
+		{0x30, 5, 0, 3, 'a', '/', 'b'},       // QoS 0: as it is
+		{0x40, 2, 0, 1},                      // PUBACK: as it is
+		{0x34, 7, 0, 3, 'x', '/', 'y', 0, 2}, // QoS 2, second: DUP
+		{0x32, 7, 0, 3, 'a', '/', 'b', 0, 3}, // no flag queued: as it is
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := publishTopicIs(tt.pkt, tt.topic); got != tt.want {
-				t.Errorf("publishTopicIs = %v, want %v", got, tt.want)
-			}
-		})
+	want := []byte{0x32, 0x30, 0x40, 0x3c, 0x32}
+	for i, p := range pkts {
+		wire.Reset()
+		if _, err := c.Write(p); err != nil {
+			t.Fatal(err)
+		}
+		if got := wire.Bytes()[0]; got != want[i] {
+			t.Errorf("packet %d: first byte %#x, want %#x", i, got, want[i])
+		}
 	}
 }
+
+// writeOnly is a net.Conn that only writes to a buffer.
+type writeOnly struct{ w *bytes.Buffer }
+
+func (c *writeOnly) Read([]byte) (int, error)         { return 0, io.EOF }
+func (c *writeOnly) Write(p []byte) (int, error)      { return c.w.Write(p) }
+func (c *writeOnly) Close() error                     { return nil }
+func (c *writeOnly) LocalAddr() net.Addr              { return nil }
+func (c *writeOnly) RemoteAddr() net.Addr             { return nil }
+func (c *writeOnly) SetDeadline(time.Time) error      { return nil }
+func (c *writeOnly) SetReadDeadline(time.Time) error  { return nil }
+func (c *writeOnly) SetWriteDeadline(time.Time) error { return nil }
 
 func TestSubscribeReceivesInOrder(t *testing.T) {
 	b := startEmbedded(t, EmbeddedOptions{})

@@ -97,6 +97,7 @@ func cmdConnect(s *Sim, c atCommand, r *reply) error {
 		Password:      info.pass,
 		HasUsername:   info.hasUser,
 		HasPassword:   info.hasPass,
+		RTT:           s.cfg.RTT,
 	}
 	if lc.TLS {
 		ctx := idx
@@ -323,7 +324,7 @@ func (s *Sim) lostLocked(idx, cause int) {
 	cl := s.st.client(idx)
 	cl.link = nil
 	cl.gen++
-	cl.busy = false
+	cl.idle()
 	s.droppedAt[idx] = time.Now()
 	s.urc(fmt.Sprintf("+CMQTTCONNLOST: %d,%d", idx, cause))
 }

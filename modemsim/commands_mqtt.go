@@ -338,15 +338,19 @@ func (s *Sim) opTimeout(cl *clientState) time.Duration {
 	return time.Duration(cl.opTimeout) * time.Second
 }
 
-// startOp checks that the index can start a broker operation: acquired
-// (20), connected (11), not busy (14). The caller holds s.mu.
+// startOp checks that the index can start a broker operation (PUB, SUB,
+// UNSUB): acquired (20), connected (11), not connecting or, while a result
+// of the index is pending, as Config.Pipeline says (14, a bare ERROR, or
+// accepted). The caller holds s.mu.
 func (s *Sim) startOp(name string, idx int, r *reply) (*clientState, bool) {
 	cl := s.st.client(idx)
 	switch {
 	case !cl.acquired:
 		r.codeError(name, idx, simcom.CodeClientNotAcquired)
-	case cl.connecting || cl.busy:
+	case cl.connecting || cl.busy && s.cfg.Pipeline == PipelineBusy14:
 		r.codeError(name, idx, simcom.CodeClientBusy)
+	case cl.busy && s.cfg.Pipeline == PipelineError:
+		r.error()
 	case !cl.connected():
 		r.codeError(name, idx, simcom.CodeNoConnection)
 	default:
@@ -364,21 +368,37 @@ func (s *Sim) finishOp(name string, idx int, gen uint64, code simcom.ResultCode)
 	if cl.gen != gen || s.closed() {
 		return
 	}
-	cl.busy = false
+	cl.pending--
+	cl.busy = cl.pending > 0
 	s.urc(fmt.Sprintf("%s: %d,%d", name, idx, s.d.code(code)))
 }
 
 // runOp answers OK and runs op in the background; its result becomes the
-// "+CMD: i,err" URC. The caller holds s.mu and has marked the index busy.
+// "+CMD: i,err" URC, after the results of the operations of the index
+// started before it. The caller holds s.mu.
 func (s *Sim) runOp(name string, idx int, cl *clientState, r *reply, op func(link brokerLink) simcom.ResultCode) {
 	if d, ok := s.takeDying(name, idx); ok {
 		s.runDying(name, idx, cl, r, d, op)
 		return
 	}
+	cl.pending++
 	cl.busy = true
 	gen, link := cl.gen, cl.link
+	before, done := cl.results, make(chan struct{})
+	cl.results = done
 	r.ok()
-	s.goAsync(func(context.Context) { s.finishOp(name, idx, gen, op(link)) })
+	s.goAsync(func(ctx context.Context) {
+		defer close(done)
+		code := op(link)
+		if before != nil {
+			select {
+			case <-before:
+			case <-ctx.Done():
+				return
+			}
+		}
+		s.finishOp(name, idx, gen, code)
+	})
 }
 
 // cmdPub is AT+CMQTTPUB.

@@ -34,7 +34,8 @@ type linkConfig struct {
 	Username, Password string
 	HasUsername        bool
 	HasPassword        bool
-	Will               *willMessage // nil: no will
+	Will               *willMessage  // nil: no will
+	RTT                time.Duration // broker round trip added, half each way (Config.RTT)
 }
 
 // willMessage is the will of AT+CMQTTWILLTOPIC and AT+CMQTTWILLMSG.

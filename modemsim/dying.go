@@ -97,6 +97,7 @@ func (s *Sim) takeDying(cmd string, idx int) (DyingLink, bool) {
 // runDying is runOp for a request whose link dies under it. The caller
 // holds s.mu and has answered nothing yet.
 func (s *Sim) runDying(name string, idx int, cl *clientState, r *reply, d DyingLink, op func(link brokerLink) simcom.ResultCode) {
+	cl.pending++
 	cl.busy = true
 	gen, link := cl.gen, cl.link
 	r.ok()
@@ -112,7 +113,7 @@ func (s *Sim) runDying(name string, idx int, cl *clientState, r *reply, d DyingL
 			return
 		}
 		cl.link = deadLink{}
-		cl.busy = false
+		cl.idle()
 		cl.gen++
 		s.droppedAt[idx] = time.Now()
 		dead := cl.gen

@@ -53,7 +53,7 @@ func (s *Sim) takeLink(idx int, next brokerLink) (brokerLink, error) {
 	link := cl.link
 	cl.link = next
 	cl.gen++
-	cl.busy = false
+	cl.idle()
 	s.droppedAt[idx] = time.Now()
 	return link, nil
 }
@@ -73,7 +73,7 @@ func (s *Sim) dropAllLocked(held brokerLink) []brokerLink {
 		}
 		cl.link = next
 		cl.connecting = false
-		cl.busy = false
+		cl.idle()
 		cl.early = nil
 		cl.gen++
 	}

@@ -55,6 +55,46 @@ const (
 	BusyIgnore
 )
 
+// PipelineMode is what the firmware does with a PUB, SUB or UNSUB written
+// on a client index while a result of that index is still pending (the
+// publish window of docs/architecture.md; no public source says which real
+// firmware does which).
+type PipelineMode int
+
+const (
+	// PipelineBusy14 refuses it with "+CMQTT<CMD>: i,14" (client is busy)
+	// then ERROR: the zero value, and what the emulator always did.
+	PipelineBusy14 PipelineMode = iota
+	// PipelineAccept takes it; the results come in the order the commands
+	// were written, each when its broker answer came.
+	PipelineAccept
+	// PipelineError refuses it with a bare ERROR.
+	PipelineError
+)
+
+// String is the name ParsePipelineMode takes: "busy14", "accept", "error".
+func (p PipelineMode) String() string {
+	switch p {
+	case PipelineBusy14:
+		return "busy14"
+	case PipelineAccept:
+		return "accept"
+	case PipelineError:
+		return "error"
+	}
+	return fmt.Sprintf("PipelineMode(%d)", int(p))
+}
+
+// ParsePipelineMode parses "accept", "busy14" or "error".
+func ParsePipelineMode(s string) (PipelineMode, error) {
+	for _, p := range []PipelineMode{PipelineAccept, PipelineBusy14, PipelineError} {
+		if s == p.String() {
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("modemsim: pipeline mode %q: want accept, busy14 or error", s)
+}
+
 // Config configures an emulated modem. The zero value is an A7600 with no
 // broker redirect, an unlimited link and echo on.
 type Config struct {
@@ -124,6 +164,13 @@ type Config struct {
 	EchoStuck bool
 	// Busy is the rule for commands written while a message streams in.
 	Busy BusyMode
+	// Pipeline is what the firmware does with a PUB, SUB or UNSUB written
+	// while a result of its client index is pending.
+	Pipeline PipelineMode
+	// RTT is a broker round trip added between the emulator and its
+	// broker, half each way, so every PUBACK, SUBACK and CONNACK pays it
+	// and every inbound message half of it (a cellular link: 50-600 ms).
+	RTT time.Duration
 	// Product is the model name of AT+CGMM and ATI; empty: a default of the
 	// family ("A7670E-LASE", "SIMCOM_SIM7600E-H").
 	Product string
@@ -199,6 +246,12 @@ func New(cfg Config) (*Sim, error) {
 	}
 	if cfg.Latency < 0 {
 		return nil, fmt.Errorf("modemsim: negative latency %v", cfg.Latency)
+	}
+	if cfg.RTT < 0 {
+		return nil, fmt.Errorf("modemsim: negative broker round trip %v", cfg.RTT)
+	}
+	if cfg.Pipeline < PipelineBusy14 || cfg.Pipeline > PipelineError {
+		return nil, fmt.Errorf("modemsim: unknown pipeline mode %d", int(cfg.Pipeline))
 	}
 	if cfg.RXChunk < 0 {
 		return nil, fmt.Errorf("modemsim: negative RX chunk size %d", cfg.RXChunk)

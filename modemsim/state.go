@@ -53,14 +53,25 @@ type clientState struct {
 	link       brokerLink // nil when not connected
 	gen        uint64     // incremented on every connect and drop; stale events are ignored
 	connecting bool
-	busy       bool // an operation with a result URC is in flight
-	conn       connInfo
-	early      []inboundMessage // messages that arrived before the CONNECT result
+	busy       bool // an operation with a result URC is in flight (pending > 0)
+	pending    int  // operations whose result URC is not out yet
+	// results is closed once the result of the last operation started is
+	// out: the next one's waits for it (Config.Pipeline accept keeps the
+	// results in the order of the commands).
+	results chan struct{}
+	conn    connInfo
+	early   []inboundMessage // messages that arrived before the CONNECT result
 }
 
 // newClientState is an index in its released state.
 func newClientState() clientState {
 	return clientState{sslCtx: -1, checkUTF8: true, opTimeout: 120}
+}
+
+// idle forgets the operations in flight (the connection they ran on is
+// gone; their results, if any, are dropped as stale).
+func (c *clientState) idle() {
+	c.busy, c.pending, c.results = false, 0, nil
 }
 
 // connected reports whether the index has a live broker connection.
