@@ -34,6 +34,9 @@ type simFlags struct {
 	latency time.Duration
 	echo    string
 	trace   bool
+	rtt     time.Duration
+
+	pipeline string
 
 	resultFirst, refuseSubTopic, nonetColon, nonetLists, bootNUL, promptSpace, echoStuck, echoData, refuseVersion bool
 	rxChunk                                                                                                       int
@@ -68,6 +71,7 @@ the command names, like a network redirect.`)
 	fs.Int(&f.baud, "baud", "N", 0, "Link", "emulated line speed in bit/s each way, 10 bits a byte; 0 is unlimited")
 	fs.Seconds(&f.latency, "latency", "DURATION", 0, "Link", "delay before every answer, e.g. 50ms")
 	fs.String(&f.echo, "echo", "on|off", "on", "Link", "command echo at power-up (ATE1/ATE0)")
+	fs.Seconds(&f.rtt, "rtt", "DURATION", 0, "Link", "broker round trip added between the emulator and its broker, half each way, e.g. 300ms: every PUBACK pays it")
 	fs.Bool(&f.trace, "trace", "Link", "print every byte each way to stderr, timestamped")
 	fs.Bool(&f.resultFirst, "result-first", "Firmware variants", "SIM7600: write the START/STOP/DISC result before OK")
 	fs.Bool(&f.refuseSubTopic, "refuse-subtopic", "Firmware variants", "answer ERROR to AT+CMQTTSUBTOPIC, as some A7670 firmware")
@@ -83,12 +87,14 @@ the command names, like a network redirect.`)
 	fs.String(&f.mqttDefault, "mqtt-default", "3.1|3.1.1", "3.1", "Firmware variants", "MQTT version of a CONNECT when the driver selects none (A76xx firmware: 3.1)")
 	fs.Bool(&f.refuseVersion, "refuse-version", "Firmware variants", `answer ERROR to AT+CMQTTCFG="version" and to a 4th AT+CMQTTACCQ field`)
 	fs.Int(&f.rxChunk, "rx-chunk", "N", 1500, "Firmware variants", "bytes per +CMQTTRXTOPIC/+CMQTTRXPAYLOAD chunk")
+	fs.String(&f.pipeline, "pipeline", "accept|busy14|error", "busy14", "Firmware variants", "a PUB, SUB or UNSUB written while a result of its index is pending: taken (results in order), refused with 14 then ERROR, or with a bare ERROR")
 	fs.example(
 		"cellmqtt sim --broker embedded --pty",
 		"screen /dev/pts/7 115200    # then type AT+CMQTTSTART",
 		"cellmqtt sim --pty --link /tmp/modem &   # a path that stays the same",
 		"cellmqtt at --port /tmp/modem AT+CSQ",
 		"cellmqtt sim --model sim7600 --listen 127.0.0.1:7600 --broker tcp://127.0.0.1:1883",
+		"cellmqtt sim --baud 115200 --rtt 300ms --pipeline accept   # a cellular link, firmware that pipelines",
 		"cellmqtt pub --port tcp://127.0.0.1:7600 -h 127.0.0.1 -t hello -m world",
 	)
 	rest, err := fs.parse(args, stdout, stderr)
@@ -207,8 +213,7 @@ func simControl(sim *modemsim.Sim, line string) string {
 }
 
 // config validates the flags into an emulator configuration.
-func (f *simFlags) config(stderr io.Writer) (modemsim.Config, error) {
-	var cfg modemsim.Config
+func (f *simFlags) config(stderr io.Writer) (cfg modemsim.Config, err error) {
 	switch strings.ToLower(f.model) {
 	case "a7600", "a76xx", "a7670", "a7672", "a7608":
 		cfg.Model = simcom.A7600
@@ -234,6 +239,13 @@ func (f *simFlags) config(stderr io.Writer) (modemsim.Config, error) {
 		return cfg, badInput("--latency %v: must not be negative", f.latency)
 	}
 	cfg.Latency = f.latency
+	if f.rtt < 0 {
+		return cfg, badInput("--rtt %v: must not be negative", f.rtt)
+	}
+	cfg.RTT = f.rtt
+	if cfg.Pipeline, err = modemsim.ParsePipelineMode(strings.ToLower(f.pipeline)); err != nil {
+		return cfg, badInput("--pipeline %q: want accept, busy14 or error", f.pipeline)
+	}
 	switch strings.ToLower(f.echo) {
 	case "on", "1", "true":
 		cfg.Echo = modemsim.EchoOn

@@ -67,6 +67,8 @@ func TestSimCommandUsage(t *testing.T) {
 		{"--baud", "-1"},
 		{"--echo", "maybe"},
 		{"--latency", "-5s"},
+		{"--rtt", "-1s"},
+		{"--pipeline", "maybe"},
 		{"--rx-chunk", "0"},
 		{"--boot", "nokia"},
 		{"--mqtt-default", "5"},
@@ -82,6 +84,20 @@ func TestSimCommandUsage(t *testing.T) {
 	var out strings.Builder
 	if c := runSim(context.Background(), []string{"--help"}, nil, &out, io.Discard); c != exitOK || !strings.Contains(out.String(), "cellmqtt sim --broker embedded --pty") {
 		t.Errorf("--help: exit %d, text %q", c, out.String())
+	}
+}
+
+// TestSimPipelineFlags: --pipeline and --rtt reach the emulator's
+// configuration.
+func TestSimPipelineFlags(t *testing.T) {
+	f := simFlags{model: "a7600", broker: "embedded", echo: "on", rxChunk: 1500, boot: "model", mqttDefault: "3.1",
+		pipeline: "accept", rtt: 300 * time.Millisecond}
+	cfg, err := f.config(io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Pipeline != modemsim.PipelineAccept || cfg.RTT != 300*time.Millisecond {
+		t.Fatalf("Pipeline %v, RTT %v", cfg.Pipeline, cfg.RTT)
 	}
 }
 
