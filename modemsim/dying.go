@@ -100,8 +100,18 @@ func (s *Sim) runDying(name string, idx int, cl *clientState, r *reply, d DyingL
 	cl.pending++
 	cl.busy = true
 	gen, link := cl.gen, cl.link
+	before, done := cl.results, make(chan struct{})
+	cl.results = done
 	r.ok()
-	s.goAsync(func(context.Context) {
+	s.goAsync(func(ctx context.Context) {
+		defer close(done)
+		if before != nil { // the link dies under this request, after the ones before
+			select {
+			case <-before:
+			case <-ctx.Done():
+				return
+			}
+		}
 		if d.Delivered {
 			op(link)
 		}
