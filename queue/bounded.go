@@ -149,6 +149,18 @@ func (b *bounded) peek() (Entry, bool) {
 	return Entry{}, false
 }
 
+func (b *bounded) peekAfter(id ID) (Entry, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return Entry{}, false
+	}
+	if s := b.r.after(id); s != nil {
+		return s.entry, true
+	}
+	return Entry{}, false
+}
+
 func (b *bounded) remove(id ID) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -115,6 +115,9 @@ func (f *File) Put(ctx context.Context, msg Message) (ID, error) { return f.b.pu
 // queue is empty or closed. The payload must not be modified.
 func (f *File) Peek() (Entry, bool) { return f.b.peek() }
 
+// PeekAfter returns the oldest entry whose ID is greater than id.
+func (f *File) PeekAfter(id ID) (Entry, bool) { return f.b.peekAfter(id) }
+
 // Remove deletes the entry with id; an unknown id is not an error. It
 // fails with ErrClosed, or with a write error (the entry is gone from the
 // queue but may return after a restart).

@@ -35,6 +35,9 @@ func (q *Memory) Put(ctx context.Context, msg Message) (ID, error) { return q.b.
 // queue is empty or closed.
 func (q *Memory) Peek() (Entry, bool) { return q.b.peek() }
 
+// PeekAfter returns the oldest entry whose ID is greater than id.
+func (q *Memory) PeekAfter(id ID) (Entry, bool) { return q.b.peekAfter(id) }
+
 // Remove deletes the entry with id; an unknown id is not an error. It fails
 // only with ErrClosed.
 func (q *Memory) Remove(id ID) error { return q.b.remove(id) }

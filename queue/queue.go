@@ -8,8 +8,9 @@
 // than MaxBytes whatever the policy, and a Ready channel for the sender.
 //
 // The intended use is one sender loop that waits on Ready, Peeks the oldest
-// entry, publishes it and Removes it once the modem confirmed it; any number
-// of goroutines may Put concurrently.
+// entry, publishes it and Removes it once the modem confirmed it (with
+// several in flight, PeekAfter the last one sent); any number of goroutines
+// may Put concurrently.
 package queue
 
 import (
@@ -104,6 +105,11 @@ type Queue interface {
 	// the queue is empty or closed. The entry's payload is the queue's own
 	// copy and must not be modified.
 	Peek() (e Entry, ok bool)
+	// PeekAfter returns the oldest entry whose ID is greater than id,
+	// without removing it (PeekAfter(0) is Peek): a sender that keeps
+	// several messages in flight takes the next one after the last it
+	// sent. ok is false when there is none or the queue is closed.
+	PeekAfter(id ID) (e Entry, ok bool)
 	// Remove deletes the entry with id; removing an unknown id is not an error.
 	Remove(id ID) error
 	// Ready is signalled (capacity 1, never blocks Put) whenever an entry is

@@ -159,6 +159,41 @@ func TestRemoveOutOfOrder(t *testing.T) {
 	})
 }
 
+// TestPeekAfter: the sender of a publish window takes the next entry after
+// the last one it sent, over entries removed out of order.
+func TestPeekAfter(t *testing.T) {
+	forEach(t, func(t *testing.T, open func(Limits) Queue) {
+		q := open(Limits{})
+		if _, ok := q.PeekAfter(0); ok {
+			t.Fatal("PeekAfter on an empty queue")
+		}
+		ids := make([]ID, 5)
+		for i := range ids {
+			ids[i] = mustPut(t, q, msg(fmt.Sprint(i), "x"))
+		}
+		if err := q.Remove(ids[2]); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for e, ok := q.PeekAfter(0); ok; e, ok = q.PeekAfter(e.ID) {
+			got = append(got, e.Message.Topic)
+		}
+		if fmt.Sprint(got) != "[0 1 3 4]" {
+			t.Fatalf("walk %v, want [0 1 3 4]", got)
+		}
+		if e, ok := q.PeekAfter(ids[1]); !ok || e.ID != ids[3] {
+			t.Fatalf("PeekAfter(%d) = %d, %v: want %d (the removed one skipped)", ids[1], e.ID, ok, ids[3])
+		}
+		if _, ok := q.PeekAfter(ids[4]); ok {
+			t.Fatal("PeekAfter the last entry")
+		}
+		_ = q.Close()
+		if _, ok := q.PeekAfter(0); ok {
+			t.Fatal("PeekAfter on a closed queue")
+		}
+	})
+}
+
 func TestLimitsReject(t *testing.T) {
 	cases := []struct {
 		name string
@@ -365,10 +400,23 @@ func TestAgainstModel(t *testing.T) {
 					t.Fatal(err)
 				}
 				model = append(model[:i], model[i+1:]...)
-			default:
+			case r < 9:
 				e, ok := q.Peek()
 				if ok != (len(model) > 0) || ok && e.ID != model[0].ID {
 					t.Fatalf("op %d: Peek = %d, %v; model head %v", op, e.ID, ok, model)
+				}
+			default:
+				after := ID(rng.IntN(op + 2))
+				e, ok := q.PeekAfter(after)
+				var want *Entry
+				for k := range model {
+					if model[k].ID > after {
+						want = &model[k]
+						break
+					}
+				}
+				if ok != (want != nil) || ok && e.ID != want.ID {
+					t.Fatalf("op %d: PeekAfter(%d) = %d, %v; model %v", op, after, e.ID, ok, model)
 				}
 			}
 			var bytes int64

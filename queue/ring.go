@@ -68,6 +68,23 @@ func (r *ring) front() *slot {
 	return r.at(0)
 }
 
+// after returns the oldest live slot whose ID is greater than id, or nil.
+func (r *ring) after(id ID) *slot {
+	if r.n == 0 {
+		return nil
+	}
+	i := 0
+	if r.at(0).entry.ID <= id {
+		i = sort.Search(r.n, func(i int) bool { return r.at(i).entry.ID > id })
+	}
+	for ; i < r.n; i++ {
+		if s := r.at(i); !s.dead {
+			return s
+		}
+	}
+	return nil
+}
+
 // popFront removes and returns the oldest live slot; ok is false when empty.
 func (r *ring) popFront() (s slot, ok bool) {
 	if r.n == 0 {
