@@ -32,11 +32,14 @@ type scriptSession struct {
 	closed   bool
 	down     bool // the modem noticed the loss: Connected answers false
 
-	connect     func(n int) error // n counts from 1
-	publish     func(ctx context.Context, n int, p atmodem.Publish) error
-	subscribe   func(ctx context.Context, n int, subs []atmodem.Subscription) error
-	unsubscribe func(ctx context.Context, topics []string) error
-	connected   func() (bool, error)
+	window  int               // MaxInflight
+	connect func(n int) error // n counts from 1
+	publish func(ctx context.Context, n int, p atmodem.Publish) error
+	// publishAsync, when set, answers PublishAsync instead of publish.
+	publishAsync func(ctx context.Context, n int, p atmodem.Publish) (<-chan error, error)
+	subscribe    func(ctx context.Context, n int, subs []atmodem.Subscription) error
+	unsubscribe  func(ctx context.Context, topics []string) error
+	connected    func() (bool, error)
 }
 
 func newScriptSession() *scriptSession {
@@ -116,16 +119,31 @@ func (s *scriptSession) Connected(context.Context) (bool, error) {
 	return true, nil
 }
 
-func (s *scriptSession) Publish(ctx context.Context, p atmodem.Publish) error {
+// PublishAsync answers with the script: publishAsync when set (a result
+// that comes later), otherwise publish's answer, given at once.
+func (s *scriptSession) PublishAsync(ctx context.Context, p atmodem.Publish) (<-chan error, error) {
 	s.mu.Lock()
 	s.pubs = append(s.pubs, p)
 	n := len(s.pubs)
 	s.calls = append(s.calls, fmt.Sprintf("publish %s dup=%v", p.Topic, p.Dup))
 	s.mu.Unlock()
-	if s.publish != nil {
-		return s.publish(ctx, n, p)
+	if s.publishAsync != nil {
+		return s.publishAsync(ctx, n, p)
 	}
-	return nil
+	var err error
+	if s.publish != nil {
+		err = s.publish(ctx, n, p)
+	}
+	ch := make(chan error, 1)
+	ch <- err
+	return ch, nil
+}
+
+// MaxInflight is the scripted window (1 when not set).
+func (s *scriptSession) MaxInflight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return max(s.window, 1)
 }
 
 func (s *scriptSession) Subscribe(ctx context.Context, sub atmodem.Subscription) error {

@@ -191,6 +191,7 @@ func (c *client) openSession(ctx context.Context) (session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cellmqtt: claim a client index: %w", err)
 	}
+	sess.SetMaxInflight(c.opts.MaxInflight)
 	// Bad connect parameters fail here, before the APN and the network
 	// wait write anything to the modem.
 	for _, b := range c.opts.Servers {

@@ -20,7 +20,11 @@ type session interface {
 	// CONNECT: loss events with a lower Seq belong to an earlier one.
 	ConnectedSeq() uint64
 	Connected(context.Context) (bool, error)
-	Publish(context.Context, atmodem.Publish) error
+	// PublishAsync returns once the modem accepted the PUB; the channel
+	// gets its result (atmodem.Session.PublishAsync).
+	PublishAsync(context.Context, atmodem.Publish) (<-chan error, error)
+	// MaxInflight is how many publishes may wait for their result now.
+	MaxInflight() int
 	Subscribe(context.Context, atmodem.Subscription) error
 	SubscribeMultiple(context.Context, []atmodem.Subscription) error
 	Unsubscribe(context.Context, ...string) error
