@@ -7,8 +7,10 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cellmqtt/cellmqtt/atmodem"
+	"github.com/cellmqtt/cellmqtt/modemsim"
 )
 
 // windowScript answers the first publishes of a scripted session with a
@@ -171,4 +173,37 @@ func TestWindowQoS0NotHeld(t *testing.T) {
 	w.answer(nil, nil)
 	mustWait(t, "qos 0", q0)
 	mustWait(t, "qos 1", q1)
+}
+
+// TestIntegrationWindow: the client with SetMaxInflight(8) over the
+// emulator with a 100 ms broker round trip, on each kind of firmware: 30
+// QoS 1 messages, every token succeeds and the subscriber gets every one
+// (lost = 0); firmware that refuses pipelining makes the modem fall back
+// to one at a time.
+func TestIntegrationWindow(t *testing.T) {
+	for _, mode := range []modemsim.PipelineMode{modemsim.PipelineAccept, modemsim.PipelineBusy14, modemsim.PipelineError} {
+		t.Run(mode.String(), func(t *testing.T) {
+			e := newEnv(t, modemsim.Config{Model: atmodem.A7600, Pipeline: mode, RTT: 100 * time.Millisecond})
+			p := e.peer("win/#")
+			c := e.connect(e.options("window").SetMaxInflight(8))
+			m := c.(*client).modem // set by the manager before Connect completed
+			var toks []Token
+			var want []string
+			for i := range 30 {
+				msg := fmt.Sprintf("m%02d", i)
+				want = append(want, msg)
+				toks = append(toks, c.Publish("win/"+msg, 1, false, msg))
+			}
+			for i, tok := range toks {
+				if err := wait(t, tok); err != nil {
+					t.Fatalf("%s: %v", want[i], err)
+				}
+			}
+			dups := p.waitAll(t, want)
+			if refused := m.PipelineRefused(); refused != (mode != modemsim.PipelineAccept) {
+				t.Fatalf("PipelineRefused = %v on %v firmware", refused, mode)
+			}
+			t.Logf("%v: %d duplicates", mode, dups)
+		})
+	}
 }
