@@ -87,6 +87,7 @@ type adapter struct {
 	// progress is how far the reader got, for the readers of the modem's
 	// other connections (arrival.go).
 	progress *readProgress
+	pubs     chan pendingPub // publishes whose answer the acker gives (acks.go); closed by the worker
 
 	stopOnce    sync.Once
 	stopped     chan struct{}
@@ -115,6 +116,7 @@ type adapter struct {
 func newAdapter(cfg config, m *atmodem.Modem, sess *atmodem.Session, server string) *adapter {
 	ctx, cancel := context.WithCancel(context.Background())
 	log := cfg.logger.With("index", sess.Index(), "broker", server)
+	sess.SetMaxInflight(cfg.maxInflight)
 	return &adapter{
 		cfg:      cfg,
 		log:      log,
@@ -125,6 +127,7 @@ func newAdapter(cfg config, m *atmodem.Modem, sess *atmodem.Session, server stri
 		cancel:   cancel,
 		queue:    newJobQueue(queueLimit),
 		progress: newReadProgress(),
+		pubs:     make(chan pendingPub, ackQueueSize),
 		stopped:  make(chan struct{}),
 		done:     make(chan struct{}),
 	}

@@ -15,9 +15,8 @@ import (
 type broker311 struct {
 	a *adapter
 	// awaitRel holds the packet IDs of QoS 2 messages from the client that
-	// were published and answered with PUBREC, until their PUBREL. Only the
-	// worker touches it.
-	awaitRel map[uint16]bool
+	// were published and answered with PUBREC, until their PUBREL.
+	awaitRel qos2IDs
 }
 
 // encode311 encodes a packet; writing into a bytes.Buffer cannot fail.
@@ -108,7 +107,6 @@ func (b *broker311) connect(frame []byte) error {
 		return fmt.Errorf("compat: CONNECT refused (return code %d): %w", rc, err)
 	}
 	a.modemConnected()
-	b.awaitRel = map[uint16]bool{}
 	a.out = newInflight(65535)
 	if !a.send(connack311(packets.Accepted)) {
 		return fmt.Errorf("compat: CONNACK not delivered: %w", a.reason)
@@ -148,7 +146,7 @@ func (b *broker311) handle(frame []byte) error {
 		a.enqueue(len(frame), func(ctx context.Context) { b.publish(ctx, p) })
 	case *packets.PubrelPacket:
 		a.enqueue(len(frame), func(context.Context) {
-			delete(b.awaitRel, p.MessageID)
+			b.awaitRel.remove(p.MessageID)
 			comp := packets.NewControlPacket(packets.Pubcomp).(*packets.PubcompPacket)
 			comp.MessageID = p.MessageID
 			a.send(encode311(comp))
@@ -174,22 +172,29 @@ func (b *broker311) acked(id uint16, want outbound, name string) bool {
 	return false
 }
 
-// publish sends the client's message through the modem and acknowledges it
-// once the modem confirmed. MQTT 3.1.1 cannot say "refused": a QoS 1 or 2
-// message the modem refuses ends the connection unanswered (the other
-// choice MQTT-3.3.5-2 gives a server, so that the client does not take it
-// as delivered), and so does a transient failure, so that the client sends
-// the message again after it reconnected. A refused QoS 0 message is
-// logged.
+// publish sends the client's message through the modem; published
+// acknowledges it once the modem confirmed.
 func (b *broker311) publish(ctx context.Context, p *packets.PublishPacket) {
 	a := b.a
-	if p.Qos == 2 && b.awaitRel[p.MessageID] {
-		b.pubrec(p.MessageID) // a resend of a message already published
+	if p.Qos == 2 && b.awaitRel.has(p.MessageID) {
+		// A resend of a message already published: PUBREC again, after
+		// the answers before it.
+		a.queueAnswer(pendingPub{done: func(error) { b.pubrec(p.MessageID) }})
 		return
 	}
-	err := a.publish(ctx, atmodem.Publish{
+	a.publishAsync(ctx, atmodem.Publish{
 		Topic: p.TopicName, Payload: p.Payload, QoS: p.Qos, Retain: p.Retain, Dup: p.Dup,
-	})
+	}, func(err error) { b.published(p, err) })
+}
+
+// published answers the client's message with the outcome of its publish.
+// MQTT 3.1.1 cannot say "refused": a QoS 1 or 2 message the modem refuses
+// ends the connection unanswered (the other choice MQTT-3.3.5-2 gives a
+// server, so that the client does not take it as delivered), and so does a
+// transient failure, so that the client sends the message again after it
+// reconnected. A refused QoS 0 message is logged.
+func (b *broker311) published(p *packets.PublishPacket, err error) {
+	a := b.a
 	if err != nil && p.Qos > 0 {
 		if atmodem.FateOf(err) == atmodem.FateRefused {
 			a.stop(b.refusePublish(p.TopicName, len(p.Payload), p.Qos, err))
@@ -204,7 +209,7 @@ func (b *broker311) publish(ctx context.Context, p *packets.PublishPacket) {
 		ack.MessageID = p.MessageID
 		a.send(encode311(ack))
 	case 2:
-		b.awaitRel[p.MessageID] = true
+		b.awaitRel.add(p.MessageID)
 		b.pubrec(p.MessageID)
 	}
 }

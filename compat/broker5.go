@@ -21,8 +21,8 @@ type broker5 struct {
 	problemInfo bool
 	// maxPacket is the client's Maximum Packet Size, 0 when unlimited.
 	maxPacket uint32
-	// awaitRel: as in broker311; only the worker touches it.
-	awaitRel map[uint16]bool
+	// awaitRel: as in broker311.
+	awaitRel qos2IDs
 }
 
 // sessionNeverExpires is the Session Expiry Interval of a session the
@@ -187,7 +187,6 @@ func (b *broker5) connect(frame []byte) error {
 		return fmt.Errorf("compat: CONNECT refused (reason 0x%02X): %w", rc, err)
 	}
 	a.modemConnected()
-	b.awaitRel = map[uint16]bool{}
 	a.out = newInflight(receiveMax)
 	ack := &packets.Properties{
 		MaximumPacketSize:  ptr(uint32(maxPacketSize)),
@@ -285,13 +284,18 @@ func publishReason(err error) byte {
 // connection unanswered so that the client sends the message again.
 func (b *broker5) publish(ctx context.Context, p *packets.Publish) {
 	a := b.a
-	if p.QoS == 2 && b.awaitRel[p.PacketID] {
-		b.pubrec(p.PacketID, 0, "")
+	if p.QoS == 2 && b.awaitRel.has(p.PacketID) {
+		a.queueAnswer(pendingPub{done: func(error) { b.pubrec(p.PacketID, 0, "") }})
 		return
 	}
-	err := a.publish(ctx, atmodem.Publish{
+	a.publishAsync(ctx, atmodem.Publish{
 		Topic: p.Topic, Payload: p.Payload, QoS: p.QoS, Retain: p.Retain, Dup: p.Duplicate,
-	})
+	}, func(err error) { b.published(p, err) })
+}
+
+// published answers the client's message with the outcome of its publish.
+func (b *broker5) published(p *packets.Publish, err error) {
+	a := b.a
 	var rc byte
 	text := ""
 	if err != nil {
@@ -306,7 +310,7 @@ func (b *broker5) publish(ctx context.Context, p *packets.Publish) {
 		a.send(ack5(packets.PUBACK, p.PacketID, rc, b.reason(text)))
 	case 2:
 		if rc == 0 {
-			b.awaitRel[p.PacketID] = true
+			b.awaitRel.add(p.PacketID)
 		}
 		b.pubrec(p.PacketID, rc, text)
 	}
@@ -318,10 +322,9 @@ func (b *broker5) pubrec(id uint16, rc byte, text string) {
 
 func (b *broker5) pubrel(id uint16) {
 	var rc byte
-	if !b.awaitRel[id] {
+	if !b.awaitRel.remove(id) {
 		rc = packets.PubcompPacketIdentifierNotFound
 	}
-	delete(b.awaitRel, id)
 	b.a.send(ack5(packets.PUBCOMP, id, rc, nil))
 }
 

@@ -127,8 +127,9 @@ func (a *adapter) readConnect() bool {
 	if w, ok := a.wire.(interface{ watchKeepAlive(time.Duration) }); ok && a.keepAlive > 0 {
 		w.watchKeepAlive(time.Duration(a.keepAlive) * time.Second)
 	}
-	a.ops.Add(1)
+	a.ops.Add(2)
 	go a.work()
+	go a.acks()
 	a.wg.Add(1)
 	go a.deliver()
 	return true

@@ -26,6 +26,7 @@ func (a *adapter) enqueue(size int, run func(context.Context)) {
 // the operations left run with a cancelled context and fail at once.
 func (a *adapter) work() {
 	defer a.ops.Done()
+	defer close(a.pubs)
 	order := orderOf(a.m)
 	for {
 		j, ok := a.queue.pop()
@@ -48,16 +49,6 @@ func (a *adapter) send(b []byte) bool {
 		return false
 	}
 	return true
-}
-
-// publish sends one client message through the modem.
-func (a *adapter) publish(ctx context.Context, p atmodem.Publish) error {
-	p.Timeout = a.cfg.publishTimeout
-	err := a.sess.Publish(ctx, p)
-	if err != nil {
-		a.log.Warn("compat: publish failed", "topic", p.Topic, "qos", p.QoS, "bytes", len(p.Payload), "err", err)
-	}
-	return err
 }
 
 // failTransient stops the adapter after a QoS 1 or 2 publish failed for a
