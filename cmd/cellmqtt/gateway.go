@@ -32,6 +32,8 @@ type gatewayFlags struct {
 	key    string
 	// indexWait: how long a CONNECT waits for a client index (compat.WithIndexWait).
 	indexWait time.Duration
+	// maxInflight is each client's publish window on the modem.
+	maxInflight int
 }
 
 func newGatewayFlags() (*flagSet, *gatewayFlags) {
@@ -91,6 +93,7 @@ failed, 2 bad flags.`)
 	fs.String(&g.cert, "cert", "FILE|modem:NAME", "", gw, "client certificate for a TLS broker")
 	fs.String(&g.key, "key", "FILE|modem:NAME", "", gw, "client key for a TLS broker")
 	fs.Seconds(&g.indexWait, "index-wait", "DURATION", compat.DefaultIndexWait, gw, "how long a CONNECT waits for one of the modem's two client indexes when both are taken")
+	fs.Int(&g.maxInflight, "max-inflight", "N", 1, gw, "publishes of a client that may wait for the modem's result at once; above 1 the next goes out after the previous PUB's OK (faster over a cellular round trip; firmware that refuses it is detected and falls back to 1)")
 	g.listen.register(fs, "127.0.0.1:1883")
 	g.modem.register(fs, false)
 	fs.example(
@@ -112,6 +115,9 @@ func (g *gatewayFlags) tls() bool { return g.cafile != "" || g.cert != "" || g.k
 func (g *gatewayFlags) check(set func(name string) bool) error {
 	if err := g.modem.check(); err != nil {
 		return err
+	}
+	if g.maxInflight < 1 {
+		return badInput("--max-inflight %d: must be 1 or more", g.maxInflight)
 	}
 	if g.modem.sim && set("port") {
 		return badInput("--port and --sim exclude each other: --sim runs the built-in emulator instead of a modem")
@@ -202,7 +208,7 @@ func serveGateway(ctx context.Context, g *gatewayFlags, stdout, stderr io.Writer
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	opts := []compat.Option{compat.WithLogger(logger), compat.WithIndexWait(g.indexWait)}
+	opts := []compat.Option{compat.WithLogger(logger), compat.WithIndexWait(g.indexWait), compat.WithMaxInflight(g.maxInflight)}
 	if g.tls() {
 		cfg, err := g.tlsConfig()
 		if err != nil {

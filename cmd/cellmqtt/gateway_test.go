@@ -243,6 +243,7 @@ func TestGatewayUsageErrors(t *testing.T) {
 		{"password file that does not exist", []string{"--sim", "--password-file", "/nonexistent/passwd"}, "password file"},
 		{"broker password without user", []string{"--sim", "--pw", "x"}, "--pw needs --username"},
 		{"broker user with a quote", []string{"--sim", "--username", `a"b`}, "--username"},
+		{"no publish window", []string{"--sim", "--max-inflight", "0"}, "--max-inflight"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
