@@ -1,5 +1,7 @@
 // Package benchmarks holds the benchmarks behind BENCHMARKS.md: link
-// efficiency against the serial link's limit, receive throughput, CPU and
+// efficiency against the serial link's limit, throughput over a cellular
+// round trip with and without the publish window next to paho.mqtt.golang
+// over TCP and PPP (BenchmarkCellular), receive throughput, CPU and
 // allocations per publish next to paho.mqtt.golang, wire economy (AT
 // commands and bytes per connect and publish) and memory (offline queue,
 // goroutines across reconnects).

@@ -28,9 +28,18 @@ func (c linkCase) name() string {
 	return fmt.Sprintf("qos%d/%dB/%s", c.qos, c.payload, e)
 }
 
+// engineOptions keeps the modem's echo in the echo-on cases: the engine
+// turns it off otherwise (ATE0 at open).
+func (c linkCase) engineOptions() []atmodem.Option {
+	if c.echo == modemsim.EchoOff {
+		return nil
+	}
+	return []atmodem.Option{atmodem.WithKeepEcho()}
+}
+
 // linkCases are the shapes of issue 7: QoS 0 and 1, 60 and 1000 bytes, a
-// 9-byte topic; echo on (the firmware default, which the client keeps) and
-// off.
+// 9-byte topic; echo on (the firmware default, kept with WithKeepEcho) and
+// off (what the engine sets at open).
 func linkCases() []linkCase {
 	var cs []linkCase
 	for _, echo := range []modemsim.EchoMode{modemsim.EchoOn, modemsim.EchoOff} {
@@ -60,7 +69,7 @@ func BenchmarkLinkSession(b *testing.B) {
 			br := startBroker(b)
 			sim := startSim(b, modemsim.Config{Baud: linkBaud, Echo: c.echo}, br)
 			tc := &timedConn{ReadWriteCloser: sim.Conn()}
-			_, s := sessionOver(b, sim, tc, "bench-link")
+			_, s := sessionOver(b, sim, tc, "bench-link", c.engineOptions()...)
 			p := atmodem.Publish{Topic: topic9, Payload: payloadOf(c.payload), QoS: c.qos}
 			ctx := context.Background()
 			measureLink(b, sim, tc, func() error { return s.Publish(ctx, p) })
@@ -136,7 +145,9 @@ func BenchmarkLinkClient(b *testing.B) {
 			br := startBroker(b)
 			sim := startSim(b, modemsim.Config{Baud: linkBaud, Echo: c.echo}, br)
 			tc := &timedConn{ReadWriteCloser: sim.Conn()}
-			cl := connectClient(b, clientOptionsOver(sim, tc, "bench-link-client"))
+			m := atmodem.New(tc, append([]atmodem.Option{atmodem.WithModel(sim.Model())}, c.engineOptions()...)...)
+			b.Cleanup(func() { m.Close() })
+			cl := connectClient(b, clientOptionsOver(sim, nil, "bench-link-client").SetModem(m))
 			payload := payloadOf(c.payload)
 			before := settledWire(sim, Wire{}, 1)
 			turns := tc.turnTime()
