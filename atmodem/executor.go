@@ -25,11 +25,15 @@ type request struct {
 	// noBusyRetry: result 14 is not retried here but returned (a publish
 	// written while results of its index are pending: the session decides).
 	noBusyRetry bool
-	// onFinish, for a detach request, gets its outcome once it was
-	// accepted and its result came (or it ended waiting): see
-	// inflight.onFinish.
-	onFinish func(error)
+	// sink, for a detach request, gets its outcome once it was accepted
+	// and its result came (or it ended waiting): see inflight.sink. exec
+	// awaits requests without one.
+	sink resultSink
 }
+
+// resultSink gets the outcome of a command accepted with OK, under
+// Modem.mu: it must only take leaf locks and never block.
+type resultSink interface{ result(err error) }
 
 // response is the answer to a request.
 type response struct {
@@ -78,9 +82,8 @@ type inflight struct {
 
 	// Results after OK (results.go), for detach requests.
 	accepted bool          // OK read: the command waits in Modem.waiting for its result
-	deadline time.Time     // when its result is due at the latest
-	timer    *time.Timer   // fires at deadline while it waits
-	done     chan struct{} // closed when it finished (detach requests only)
+	deadline time.Time     // when its result is due at the latest (Modem.resultTimer)
+	done     chan struct{} // closed when it finished (detach requests exec awaits)
 	// held are results of the command's name and index read before its
 	// OK while earlier commands of the same kind waited: whether each is
 	// theirs or its own is known only from how its answer ends.
@@ -91,15 +94,14 @@ type inflight struct {
 	// unmatched: the results of its index can no longer be matched; it
 	// ends with this error at its OK instead of waiting for a result.
 	unmatched error
-	// onFinish (request.onFinish) is called with the outcome when it
-	// finished after it was accepted, under Modem.mu: it must only take
-	// leaf locks and never block.
-	onFinish func(error)
+	// sink (request.sink) gets the outcome when it finished after it was
+	// accepted.
+	sink resultSink
 }
 
 func newInflight(r request) *inflight {
-	c := &inflight{req: r, name: commandName(r.line), onFinish: r.onFinish}
-	if r.detach {
+	c := &inflight{req: r, name: commandName(r.line), sink: r.sink}
+	if r.detach && r.sink == nil {
 		c.done = make(chan struct{})
 	}
 	return c
@@ -129,14 +131,11 @@ func (c *inflight) finish(err error) {
 	}
 	c.finished, c.err = true, err
 	c.signal()
-	if c.timer != nil {
-		c.timer.Stop()
-	}
 	if c.done != nil {
 		close(c.done)
 	}
-	if c.accepted && c.onFinish != nil {
-		c.onFinish(err)
+	if c.accepted && c.sink != nil {
+		c.sink.result(err)
 	}
 }
 

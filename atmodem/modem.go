@@ -51,14 +51,19 @@ type Modem struct {
 	// waiting are the commands accepted with OK whose result is still to
 	// come, oldest first (results.go); fenced the client indexes whose
 	// results can no longer be matched to them.
-	waiting  []*inflight
-	fenced   map[int]bool
-	lastLine string        // the previous command line (its echo may come late)
-	rxBusy   chan struct{} // non-nil while a message streams in; closed at its end
-	step     stepState     // in step with the modem's answers (step.go)
-	dataEcho int8          // the modem echoes prompt data: 0 unknown, 1 yes, -1 no
-	seq      uint64        // frames read so far: the order of events and answers
-	err      error         // why the transport ended
+	waiting []*inflight
+	fenced  map[int]bool
+	// resultTimer fires at resultDue (when resultArmed), the earliest
+	// deadline of the commands waiting (results.go).
+	resultTimer *time.Timer
+	resultDue   time.Time
+	resultArmed bool
+	lastLine    string        // the previous command line (its echo may come late)
+	rxBusy      chan struct{} // non-nil while a message streams in; closed at its end
+	step        stepState     // in step with the modem's answers (step.go)
+	dataEcho    int8          // the modem echoes prompt data: 0 unknown, 1 yes, -1 no
+	seq         uint64        // frames read so far: the order of events and answers
+	err         error         // why the transport ended
 	// echoOff: ATE0 is to be sent before the next command (at open and
 	// after a reboot, unless WithKeepEcho).
 	echoOff bool
@@ -216,6 +221,9 @@ func (m *Modem) shutdown(cause error) {
 		m.cur = nil
 	}
 	m.endWaiting(-1, err)
+	if m.resultTimer != nil {
+		m.resultTimer.Stop()
+	}
 	m.releaseRX()
 	close(m.done)
 	m.seq++

@@ -2,6 +2,7 @@ package atmodem
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -161,9 +162,47 @@ func (m *Modem) accept(c *inflight) {
 	c.accepted, c.terminated = true, true
 	m.detach(c)
 	m.waiting = append(m.waiting, c)
-	c.timer = time.AfterFunc(time.Until(c.deadline), func() { m.resultTimedOut(c) })
+	m.armResultTimer(c.deadline)
 	c.signal()
 	c.notify = nil
+}
+
+// armResultTimer makes the Modem's one result timer fire by deadline at
+// the latest. m.mu is held.
+func (m *Modem) armResultTimer(deadline time.Time) {
+	if m.resultTimer == nil {
+		m.resultTimer = time.AfterFunc(time.Until(deadline), m.resultsDue)
+		m.resultDue = deadline
+		return
+	}
+	if m.resultArmed && !deadline.Before(m.resultDue) {
+		return
+	}
+	m.resultTimer.Reset(time.Until(deadline))
+	m.resultDue, m.resultArmed = deadline, true
+}
+
+// resultsDue runs on the result timer: every command whose result did not
+// come by its deadline times out (resultTimedOut), and the timer is armed
+// for the next deadline.
+func (m *Modem) resultsDue() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.resultArmed = false
+	now := time.Now()
+	var next time.Time
+	for _, w := range slices.Clone(m.waiting) {
+		switch {
+		case w.finished:
+		case !now.Before(w.deadline):
+			m.resultTimedOut(w)
+		case next.IsZero() || w.deadline.Before(next):
+			next = w.deadline
+		}
+	}
+	if !next.IsZero() {
+		m.armResultTimer(next)
+	}
 }
 
 // deliver completes w with its result. m.mu is held.
@@ -187,12 +226,10 @@ func (m *Modem) unwait(w *inflight) {
 	}
 }
 
-// resultTimedOut runs on c's timer: its result did not come in time. A
-// later result of its index could be its own, so a PUB's, SUB's or UNSUB's
-// fences the index.
+// resultTimedOut ends c, whose result did not come in time. A later
+// result of its index could be its own, so a PUB's, SUB's or UNSUB's fences
+// the index. m.mu is held.
 func (m *Modem) resultTimedOut(c *inflight) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if c.finished {
 		return
 	}

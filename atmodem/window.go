@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // The publish window (docs/architecture.md, "The publish window").
@@ -164,26 +165,37 @@ func (s *Session) Pending() int {
 type pubResult struct {
 	s    *Session
 	ch   chan error // capacity 1
-	once sync.Once
+	sent atomic.Bool
 }
 
-// finish releases the publish's place in the window and delivers err. It
-// runs under Modem.mu when the result comes (inflight.onFinish): it only
-// takes the window's lock and never blocks.
+// result is finish as the engine's resultSink: it runs under Modem.mu
+// when the result comes, and only takes the window's lock.
+func (r *pubResult) result(err error) { r.finish(err) }
+
+// finish releases the publish's place in the window and delivers err,
+// once; it never blocks.
 func (r *pubResult) finish(err error) {
-	r.once.Do(func() {
-		r.s.releaseSlot()
-		var re *ResultError
-		if errors.As(err, &re) && ResultFate(re.Model, re.Code) == FateLinkDown {
+	if r.sent.Swap(true) {
+		return
+	}
+	r.s.releaseSlot()
+	if err != nil {
+		if linkDownResult(err) {
 			// The modem has no working connection on the index whatever
 			// AT+CMQTTDISC? says (noteLinkDown): Connect sends DISC first.
 			r.s.linkLost.Store(true)
 		}
-		if err != nil {
-			err = r.s.wrap("publish", err)
-		}
-		r.ch <- err
-	})
+		err = r.s.wrap("publish", err)
+	}
+	r.ch <- err
+}
+
+// linkDownResult reports a *ResultError whose fate is link down (9, 11,
+// 26 ...). A function of its own, like isBusy, so that what errors.As
+// needs escapes to the heap only on this error path.
+func linkDownResult(err error) bool {
+	var re *ResultError
+	return errors.As(err, &re) && ResultFate(re.Model, re.Code) == FateLinkDown
 }
 
 // PublishAsync sends one message like Publish but returns once the modem
@@ -208,7 +220,7 @@ func (s *Session) PublishAsync(ctx context.Context, p Publish) (<-chan error, er
 		return nil, s.wrap("publish", err)
 	}
 	r := &pubResult{s: s, ch: make(chan error, 1)}
-	accepted, err := s.sendPublish(ctx, p, pipelined, r.finish)
+	accepted, err := s.sendPublish(ctx, p, pipelined, r)
 	if err != nil && pipelined && ctx.Err() == nil && FateOf(err) != FateLinkDown {
 		// Not the answer a command written while results were pending
 		// may get: the firmware does not take publishes that way.
@@ -228,7 +240,7 @@ func (s *Session) PublishAsync(ctx context.Context, p Publish) (<-chan error, er
 // PUB. accepted is true when the PUB waits for its result, which then goes
 // to done; otherwise err is the outcome. Commands written while results
 // are pending are not retried on result 14: the window decides.
-func (s *Session) sendPublish(ctx context.Context, p Publish, pipelined bool, done func(error)) (accepted bool, err error) {
+func (s *Session) sendPublish(ctx context.Context, p Publish, pipelined bool, done resultSink) (accepted bool, err error) {
 	model := s.m.Model()
 	line, secs, err := pubLine(model, s.index, p)
 	if err != nil {
@@ -246,7 +258,7 @@ func (s *Session) sendPublish(ctx context.Context, p Publish, pipelined bool, do
 	}
 	pub := pubRequest(line, s.index, secs)
 	pub.noBusyRetry = pipelined
-	pub.onFinish = done
+	pub.sink = done
 	_, c, err := s.m.start(ctx, pub)
 	return c != nil, err
 }
