@@ -234,7 +234,7 @@ func (o *ClientOptions) SetWriteTimeout(t time.Duration) *ClientOptions { o.Writ
 // calls it Receive Maximum). The default, 1, sends the next message after
 // the result of the one before: safe on every firmware. A larger window
 // sends the next message after the previous PUB's OK, which on a cellular
-// link multiplies the QoS 1 rate (BENCHMARKS.md: 3.1 to about 40 messages
+// link multiplies the QoS 1 rate (BENCHMARKS.md: 3.1 to 58 messages
 // a second at 300 ms round trip). Firmware that refuses it is detected:
 // the client goes on one at a time and sends the refused message again
 // (atmodem.ErrPipelineRefused). The modem's results are matched in order

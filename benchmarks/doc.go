@@ -8,10 +8,14 @@
 //
 // The benchmarks only run with -bench; `go test ./benchmarks` runs the
 // small correctness tests of the link-limit computation. Reproduce the
-// table with:
+// tables with (BENCHMARKS.md has every command):
 //
-//	go test -run '^$' -bench . -benchtime 2s -count 5 ./benchmarks | tee new.txt
+//	go test -run '^$' -bench 'Benchmark(Link|Receive|PublishCPU$|Wire|OfflineQueue|ReconnectGoroutines)' -benchtime 2s -count 5 ./benchmarks | tee new.txt
+//	go test -run '^$' -bench Cellular -benchtime 40x -count 5 ./benchmarks | tee cellular.txt
 //	benchstat new.txt
+//
+// BenchmarkCellular takes a fixed number of messages (-benchtime 40x): its
+// slowest cases deliver 3 messages a second.
 //
 // The only non-test code is the link-limit computation (limit.go): the
 // bytes each operation moves, counted from modemsim's transcript, and the
