@@ -219,6 +219,10 @@ func (s *Session) PublishAsync(ctx context.Context, p Publish) (<-chan error, er
 	if err != nil {
 		return nil, s.wrap("publish", err)
 	}
+	if err := s.usable("publish"); err != nil { // fenced while it waited for room
+		s.releaseSlot()
+		return nil, err
+	}
 	r := &pubResult{s: s, ch: make(chan error, 1)}
 	accepted, err := s.sendPublish(ctx, p, pipelined, r)
 	if err != nil && pipelined && ctx.Err() == nil && FateOf(err) != FateLinkDown {
