@@ -24,7 +24,9 @@ import (
 // a client's packet identifiers apart from the broker's (mochi v2.7.9
 // mixes them).
 //
-// It also installs retainGuard, which keeps a retained publish from racing
+// It also installs sessionHandover, which keeps the teardown of a clean
+// session from deleting a new connection of the same client ID (a third
+// mochi v2.7.9 race), and retainGuard, which keeps a retained publish from racing
 // with a subscription's read of the retained store (another mochi v2.7.9
 // data race); the embedding program publishes retained messages with this
 // package's Publish. retainGuard is installed last: a hook added later must
@@ -33,6 +35,9 @@ func New(opts *mochi.Options) (*mochi.Server, error) {
 	s := mochi.New(opts)
 	if err := s.AddHook(new(packetIDSpaces), nil); err != nil {
 		return nil, fmt.Errorf("mochiserver: packet identifier hook: %w", err)
+	}
+	if err := s.AddHook(&sessionHandover{server: s}, nil); err != nil {
+		return nil, fmt.Errorf("mochiserver: session handover hook: %w", err)
 	}
 	g := newRetainGuard(s)
 	if err := s.AddHook(g, nil); err != nil {
