@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -145,13 +146,24 @@ func TestPahoOversizePublishNotAcknowledged(t *testing.T) {
 // waiting for its SUBACK and another client publishes right after: the
 // gateway carries out the packets in the order they arrived on its
 // connections, as a broker does, so the message is delivered (paho's FVT
-// relies on it).
+// relies on it). The publisher starts once the SUBSCRIBE was written to the
+// subscriber's socket, that is once it arrived at the gateway: paho writes
+// from its own goroutine, which on a loaded machine can run after the
+// publisher's CONNECT and PUBLISH were written, and then no broker could
+// deliver the message.
 func TestServeSubscribeThenOtherPublishes(t *testing.T) {
 	r := newRig(t, modemsim.EmbeddedOptions{}, simcom.SIM7600)
 	addr := gateway(t, r)
 	for i := range 20 {
 		got := make(chan struct{}, 1)
-		sub := localClient(t, addr, "order-sub", nil)
+		subscribed := make(chan struct{}, 1)
+		o := mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("order-sub").
+			SetProtocolVersion(4).SetAutoReconnect(false).SetConnectTimeout(waitTimeout).
+			SetCustomOpenConnectionFn(func(*url.URL, mqtt.ClientOptions) (net.Conn, error) {
+				c, err := net.DialTimeout("tcp", addr, waitTimeout)
+				return &sawSubscribe{Conn: c, written: subscribed}, err
+			})
+		sub := mqtt.NewClient(o)
 		waitToken(t, sub.Connect(), "subscriber connect")
 		sub.Subscribe("order/x", 1, func(mqtt.Client, mqtt.Message) {
 			select {
@@ -159,6 +171,11 @@ func TestServeSubscribeThenOtherPublishes(t *testing.T) {
 			default:
 			}
 		}) // no Wait, as paho's Test_Ack_After_Disconnect
+		select {
+		case <-subscribed:
+		case <-time.After(waitTimeout):
+			t.Fatalf("round %d: paho did not write the SUBSCRIBE", i)
+		}
 		pub := localClient(t, addr, "order-pub", nil)
 		waitToken(t, pub.Connect(), "publisher connect")
 		pub.Publish("order/x", 1, false, "x")
@@ -170,4 +187,23 @@ func TestServeSubscribeThenOtherPublishes(t *testing.T) {
 		pub.Disconnect(0)
 		sub.Disconnect(0)
 	}
+}
+
+// sawSubscribe is a client's connection that signals written once a write
+// that begins with a SUBSCRIBE packet returned (paho writes a packet in one
+// write).
+type sawSubscribe struct {
+	net.Conn
+	written chan<- struct{}
+}
+
+func (c *sawSubscribe) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	if len(b) > 0 && b[0] == 0x82 && err == nil {
+		select {
+		case c.written <- struct{}{}:
+		default:
+		}
+	}
+	return n, err
 }
