@@ -176,14 +176,14 @@ func TestWindowQoS0NotHeld(t *testing.T) {
 }
 
 // TestIntegrationWindow: the client with SetMaxInflight(8) over the
-// emulator with a 100 ms broker round trip, on each kind of firmware: 30
+// emulator with a 25 ms broker round trip, on each kind of firmware: 30
 // QoS 1 messages, every token succeeds and the subscriber gets every one
 // (lost = 0); firmware that refuses pipelining makes the modem fall back
 // to one at a time.
 func TestIntegrationWindow(t *testing.T) {
 	for _, mode := range []modemsim.PipelineMode{modemsim.PipelineAccept, modemsim.PipelineBusy14, modemsim.PipelineError} {
 		t.Run(mode.String(), func(t *testing.T) {
-			e := newEnv(t, modemsim.Config{Model: atmodem.A7600, Pipeline: mode, RTT: 100 * time.Millisecond})
+			e := newEnv(t, modemsim.Config{Model: atmodem.A7600, Pipeline: mode, RTT: 25 * time.Millisecond})
 			p := e.peer("win/#")
 			c := e.connect(e.options("window").SetMaxInflight(8))
 			m := c.(*client).modem // set by the manager before Connect completed

@@ -12,15 +12,16 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 )
 
-// windowRig is a rig whose emulated modem has a 100 ms broker round trip
-// and the given kind of firmware.
+// windowRig is a rig whose emulated modem has a 25 ms broker round trip
+// (results come long after the OK, so publishes overlap) and the given kind
+// of firmware.
 func windowRig(t *testing.T, mode modemsim.PipelineMode) *rig {
 	t.Helper()
 	b, err := modemsim.StartEmbeddedBroker(modemsim.EmbeddedOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return rigWithConfig(t, b, modemsim.Config{Model: simcom.A7600, Pipeline: mode, RTT: 100 * time.Millisecond})
+	return rigWithConfig(t, b, modemsim.Config{Model: simcom.A7600, Pipeline: mode, RTT: 25 * time.Millisecond})
 }
 
 // TestPahoWindow: paho.mqtt.golang keeps its publishes in flight over
