@@ -16,29 +16,42 @@ import (
 // not wait for its SUBACK (paho.mqtt.golang's own tests rely on it). The
 // modem's AT port does one thing at a time, and each connection has its own
 // reader and worker, so without care the work of a connection whose
-// goroutines happen to run first would overtake packets that arrived
-// earlier on another. Two things keep the order:
+// goroutines happen to run first would overtake a SUBSCRIBE that arrived
+// earlier on another. Two things keep that order:
 //
 //   - every packet that needs the modem takes a ticket of its modem when it
-//     is read, and the workers of all the modem's connections carry out
-//     their work in ticket order (arrivalOrder);
+//     is read; a subscription change (SUBSCRIBE, UNSUBSCRIBE) not carried
+//     out yet holds back the work of later tickets on the other
+//     connections (arrivalOrder), for changeHold at most;
 //   - before taking a ticket, a reader lets the readers of the modem's other
 //     connections take theirs for the bytes that had already arrived on
 //     their connections, and those that read a packet earlier take their
 //     ticket first (awaitEarlierArrivals), waiting a bounded time.
+//
+// Nothing else waits for another connection: publishes from different
+// clients have no order to keep with each other, and a client that hands
+// over a burst of messages must not hold up the other client's messages
+// (or its DISCONNECT) for as long as the modem takes for the burst; the
+// workers of the connections take turns on the AT port.
 
 // arrivalWait bounds how long a reader waits for another connection's
 // reader to take in the bytes that arrived there first.
 const arrivalWait = 100 * time.Millisecond
 
-// arrivalOrder hands out the tickets of one modem and lets the work of
-// each ticket run in turn.
+// changeHold bounds how long a subscription change holds back the work of
+// the other connections: one that waits behind a backlog of its own
+// connection's messages stops holding the others back after it.
+const changeHold = 2 * time.Second
+
+// arrivalOrder hands out the tickets of one modem and holds back the work
+// of a ticket while a subscription change with an earlier ticket is not
+// carried out.
 type arrivalOrder struct {
 	mu      sync.Mutex
-	next    uint64          // the next ticket to hand out
-	serving uint64          // the ticket whose work may run
-	given   map[uint64]bool // tickets given back unused, not yet reached
-	turn    chan struct{}   // closed and replaced when serving moves
+	next    uint64               // the next ticket to hand out
+	hold    time.Duration        // changeHold
+	changes map[uint64]time.Time // subscription changes not carried out: when each stops holding back
+	turn    chan struct{}        // closed and replaced when a change is carried out
 }
 
 var arrivals = struct {
@@ -52,48 +65,68 @@ func orderOf(m *atmodem.Modem) *arrivalOrder {
 	defer arrivals.Unlock()
 	o := arrivals.modems[m]
 	if o == nil {
-		o = &arrivalOrder{given: map[uint64]bool{}, turn: make(chan struct{})}
+		o = newArrivalOrder()
 		arrivals.modems[m] = o
 	}
 	return o
 }
 
-// take hands out the next ticket.
-func (o *arrivalOrder) take() uint64 {
+func newArrivalOrder() *arrivalOrder {
+	return &arrivalOrder{hold: changeHold, changes: map[uint64]time.Time{}, turn: make(chan struct{})}
+}
+
+// take hands out the next ticket; change marks a subscription change.
+func (o *arrivalOrder) take(change bool) uint64 {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	t := o.next
 	o.next++
+	if change {
+		o.changes[t] = time.Now().Add(o.hold)
+	}
 	return t
 }
 
-// await waits until it is ticket t's turn.
+// await waits until no subscription change with a ticket before t holds
+// the work of ticket t back. A change itself does not wait: the changes of
+// one connection run in their order, and those of different connections
+// have none to keep.
 func (o *arrivalOrder) await(t uint64) {
 	for {
 		o.mu.Lock()
-		serving, turn := o.serving, o.turn
+		_, isChange := o.changes[t]
+		var until time.Time
+		if !isChange {
+			now := time.Now()
+			for c, end := range o.changes {
+				if c < t && end.After(now) && (until.IsZero() || end.Before(until)) {
+					until = end
+				}
+			}
+		}
+		turn := o.turn
 		o.mu.Unlock()
-		if serving == t {
+		if until.IsZero() {
 			return
 		}
-		<-turn
+		timer := time.NewTimer(time.Until(until))
+		select {
+		case <-turn:
+		case <-timer.C:
+		}
+		timer.Stop()
 	}
 }
 
-// done ends ticket t's turn (t must be serving) or gives an unused ticket
-// back; the turn moves past every ticket given back.
+// done ends ticket t's work or gives an unused ticket back; a change done
+// no longer holds anything back.
 func (o *arrivalOrder) done(t uint64) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if t != o.serving {
-		o.given[t] = true
+	if _, ok := o.changes[t]; !ok {
 		return
 	}
-	o.serving++
-	for o.given[o.serving] {
-		delete(o.given, o.serving)
-		o.serving++
-	}
+	delete(o.changes, t)
 	close(o.turn)
 	o.turn = make(chan struct{})
 }
@@ -144,7 +177,20 @@ var readStamps atomic.Uint64
 // waited for. Two readers do not wait for each other: one that holds a
 // packet is only waited for by one that read later and that it does not
 // wait for.
+//
+// A reader with more of its client's bytes waiting behind the packet does
+// not wait at all: its client sends a burst, the packet has been waiting
+// in the socket for a while, and what arrived meanwhile on another
+// connection may be earlier or later; waiting would only slow the burst
+// down to the pace of the other readers, and a DISCONNECT at its end would
+// take seconds to be read (paho's FVT
+// Test_DisconnectWhileProcessingIncomingPublish gives it one). The order is
+// kept where it matters: a packet that arrives while the reader keeps up,
+// as when one client subscribes and another publishes a moment later.
 func awaitEarlierArrivals(m *atmodem.Modem, self *adapter) {
+	if self != nil && self.wire.pending() > 0 {
+		return
+	}
 	stamp := readStamps.Add(1)
 	if self != nil {
 		self.progress.stamp.Store(stamp)

@@ -152,9 +152,9 @@ func (b *broker311) handle(frame []byte) error {
 			a.send(encode311(comp))
 		})
 	case *packets.SubscribePacket:
-		a.enqueue(len(frame), func(ctx context.Context) { b.subscribe(ctx, p) })
+		a.enqueueChange(len(frame), func(ctx context.Context) { b.subscribe(ctx, p) })
 	case *packets.UnsubscribePacket:
-		a.enqueue(len(frame), func(ctx context.Context) { b.unsubscribe(ctx, p) })
+		a.enqueueChange(len(frame), func(ctx context.Context) { b.unsubscribe(ctx, p) })
 	case *packets.DisconnectPacket:
 		a.requestDisconnect(len(frame), false)
 	default:

@@ -247,9 +247,9 @@ func (b *broker5) handle(frame []byte) error {
 			return b.disconnectWith(packets.DisconnectSubscriptionIdentifiersNotSupported,
 				"subscription identifiers are not supported")
 		}
-		a.enqueue(len(frame), func(ctx context.Context) { b.subscribe(ctx, p) })
+		a.enqueueChange(len(frame), func(ctx context.Context) { b.subscribe(ctx, p) })
 	case *packets.Unsubscribe:
-		a.enqueue(len(frame), func(ctx context.Context) { b.unsubscribe(ctx, p) })
+		a.enqueueChange(len(frame), func(ctx context.Context) { b.unsubscribe(ctx, p) })
 	case *packets.Disconnect:
 		a.requestDisconnect(len(frame), p.ReasonCode == packets.DisconnectDisconnectWithWillMessage)
 	case *packets.Auth:

@@ -65,14 +65,15 @@
 //     subscribed (the modem reports success, not the broker's granted QoS)
 //     and 0x80 (or an MQTT 5 reason) for every filter refused. UNSUBSCRIBE
 //     becomes AT+CMQTTUNSUB and UNSUBACK.
-//   - Packets go to the modem in order, one operation at a time, and the
-//     packets of all the connections on one modem in the order they
-//     arrived, as a broker carries them out (a SUBSCRIBE not yet
-//     acknowledged is in place before a message another client published
-//     after it); the adapter keeps reading the client while up to 8 MiB of
-//     them wait, so a PINGREQ is answered at once however many messages the
-//     client handed over (PINGRESP while the modem reports the connection
-//     alive). The
+//   - Packets go to the modem in order, one operation at a time. Across
+//     the connections on one modem, a SUBSCRIBE or UNSUBSCRIBE not yet
+//     carried out is in place before a message another client published
+//     after it, as a broker does (for up to 2 s while it waits behind its
+//     own connection's backlog); otherwise the connections take turns, so
+//     one client's burst does not hold up another's messages. The adapter
+//     keeps reading the client while up to 8 MiB of them wait, so a
+//     PINGREQ is answered at once however many messages the client handed
+//     over (PINGRESP while the modem reports the connection alive). The
 //     adapter does not ask the modem on every ping: the modem keeps its
 //     own keepalive with the broker and reports a failure (+CMQTTPING,
 //     +CMQTTCONNLOST, +CMQTTNONET, a reboot), which ends the connection.

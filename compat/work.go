@@ -12,18 +12,26 @@ import (
 // enqueue hands work that talks to the modem to the worker, in order;
 // size is the bytes of the packet it carries out. It waits while the queue
 // is full and gives up when the adapter stops.
-func (a *adapter) enqueue(size int, run func(context.Context)) {
+func (a *adapter) enqueue(size int, run func(context.Context)) { a.push(size, false, run) }
+
+// enqueueChange is enqueue for a subscription change (SUBSCRIBE,
+// UNSUBSCRIBE): it holds back the later work of the modem's other
+// connections until it is carried out (arrival.go).
+func (a *adapter) enqueueChange(size int, run func(context.Context)) { a.push(size, true, run) }
+
+func (a *adapter) push(size int, change bool, run func(context.Context)) {
 	order := orderOf(a.m)
-	t := order.take()
+	t := order.take(change)
 	if !a.queue.push(job{run: run, size: size, ticket: t}, a.stopped) {
 		order.done(t) // given back unused
 	}
 }
 
-// work runs the queued modem operations one after the other, each in its
-// turn among the work of all the modem's connections (arrival.go), until
-// the reader closed the queue and it is empty. After the adapter aborted,
-// the operations left run with a cancelled context and fail at once.
+// work runs the queued modem operations one after the other, each once no
+// earlier subscription change of another connection holds it back
+// (arrival.go), until the reader closed the queue and it is empty. After
+// the adapter aborted, the operations left run with a cancelled context and
+// fail at once.
 func (a *adapter) work() {
 	defer a.ops.Done()
 	defer close(a.pubs)
