@@ -38,6 +38,7 @@ type pubFlags struct {
 	persisted   bool // -c: clean session off
 	repeat      int
 	repeatDelay time.Duration
+	maxInflight int // -M
 }
 
 // newPubFlags defines the flags and help of "cellmqtt pub".
@@ -70,7 +71,7 @@ was sent).`)
 	fs.Int(&p.repeat, "repeat", "N", 1, msg, "with -m, -f or -s: publish the message N times")
 	fs.Seconds(&p.repeatDelay, "repeat-delay", "SECONDS", 0, msg, "with --repeat: wait this long between publishes")
 	fs.Bool(&p.persisted, "c,disable-clean-session", msg, "keep the session on the broker (clean session off)")
-	fs.NotApplicable("M", "N", "the modem's client has one publish in flight per client index")
+	fs.Int(&p.maxInflight, "M,max-inflight", "N", 1, msg, "QoS 1 and 2 messages waiting for their outcome at once (mosquitto's default is 20; here 1, since firmware may refuse more: it is detected and pub falls back to 1)")
 	p.mqtt.register(fs, "pub")
 	p.modem.register(fs, true)
 	fs.example(
@@ -116,6 +117,9 @@ func (p *pubFlags) check() error {
 	}
 	if p.repeat < 1 {
 		return badInput("--repeat %d: must be 1 or more (as mosquitto)", p.repeat)
+	}
+	if p.maxInflight < 1 || p.maxInflight > 65535 {
+		return badInput("-M %d: must be 1-65535", p.maxInflight)
 	}
 	model, _ := parseModel(p.modem.model)
 	if err := checkTopic("-t", p.topic, false, model); err != nil {
@@ -199,7 +203,8 @@ func publish(ctx context.Context, p *pubFlags, single []byte, stdin io.Reader, s
 	opts.SetAutoReconnect(p.lines).
 		SetCleanSession(!p.persisted).
 		SetConnectRetryInterval(time.Second).
-		SetMaxReconnectInterval(30 * time.Second)
+		SetMaxReconnectInterval(30 * time.Second).
+		SetMaxInflight(p.maxInflight)
 	if p.lines {
 		opts.SetConnectionLostHandler(func(_ cellmqtt.Client, err error) {
 			if errors.Is(err, cellmqtt.ErrModemGone) {
@@ -216,9 +221,14 @@ func publish(ctx context.Context, p *pubFlags, single []byte, stdin io.Reader, s
 		return during("connecting to "+opts.Servers[0], err)
 	}
 	defer c.Disconnect(1000)
-	send := func(payload []byte) error {
-		return during("publishing", waitToken(ctx, c.Publish(p.topic, byte(p.qos), p.retain, payload), stderr, "publishing"))
+	if p.maxInflight > 1 {
+		defer func() {
+			if l.Modem.PipelineRefused() {
+				fmt.Fprintf(stderr, "cellmqtt pub: the modem's firmware refused a publish while another's result was pending: messages went one at a time, not %d (the refused one was sent again)\n", p.maxInflight)
+			}
+		}()
 	}
+	w := &pubWindow{ctx: ctx, stderr: stderr, max: p.maxInflight}
 	if !p.lines {
 		for i := 0; i < p.repeat; i++ {
 			if i > 0 && p.repeatDelay > 0 {
@@ -230,20 +240,28 @@ func publish(ctx context.Context, p *pubFlags, single []byte, stdin io.Reader, s
 					return ctx.Err()
 				}
 			}
-			if err := send(single); err != nil {
+			label := ""
+			if p.repeat > 1 {
+				label = fmt.Sprintf("message %d of %d", i+1, p.repeat)
+			}
+			if err := w.add(label, c.Publish(p.topic, byte(p.qos), p.retain, single)); err != nil {
 				return err
 			}
 		}
-		return nil
+		return w.drain()
 	}
-	return publishLines(stdin, send)
+	return publishLines(stdin, func(n int, line []byte) error {
+		return w.add(fmt.Sprintf("stdin line %d", n), c.Publish(p.topic, byte(p.qos), p.retain, line))
+	}, w.drain)
 }
 
 // publishLines sends each line of r as mosquitto_pub -l does: the line
 // without its "\n" (a "\r" before it stays), a blank line as an empty
 // message, a last line without "\n" too. Each line is checked before it
 // is sent; one over the payload limit stops the run, naming the line.
-func publishLines(r io.Reader, send func([]byte) error) error {
+// send hands line n over; drain waits until every line handed over is
+// published, before the run ends or a bad line stops it.
+func publishLines(r io.Reader, send func(n int, line []byte) error, drain func() error) error {
 	limit := atmodem.AutoDetect.Limits().Payload.Max
 	br := bufio.NewReaderSize(r, 64*1024)
 	for n := 1; ; n++ {
@@ -253,17 +271,23 @@ func publishLines(r io.Reader, send func([]byte) error) error {
 			if n == 1 {
 				return usageErr{e} // nothing was sent
 			}
+			if err := drain(); err != nil {
+				return err
+			}
 			return fmt.Errorf("%w (lines 1-%d were published)", e, n-1)
 		}
 		if line != nil {
-			if err := send(line); err != nil {
-				return fmt.Errorf("stdin line %d: %w", n, err)
+			if err := send(n, line); err != nil {
+				return err
 			}
 		}
 		if errors.Is(err, io.EOF) {
-			return nil
+			return drain()
 		}
 		if err != nil {
+			if derr := drain(); derr != nil {
+				return derr
+			}
 			return fmt.Errorf("reading stdin: %w", err)
 		}
 	}
