@@ -36,7 +36,7 @@ func (r *hostReader) fill(abort <-chan struct{}) error {
 	}
 	// A hung USB port (Stall) holds what the host writes and hands it to
 	// the modem when it comes back.
-	if !r.s.out.waitStall(r.s.done) {
+	if !r.s.out.holdInput(r.s.done) {
 		return errClosed
 	}
 	select {

@@ -32,6 +32,7 @@ type output struct {
 	writing   bool          // the writer is in the middle of a unit
 	stallCh   chan struct{} // non-nil while stalled; closed by unstall
 	stallT    *time.Timer
+	inputHeld bool // the host reader holds bytes the host wrote until the stall ends
 	wake      chan struct{}
 	// cut, when set, cuts the next stream unit after cut.at bytes and
 	// writes what cut.then returns right after them (RebootInRX).
@@ -179,6 +180,28 @@ func (o *output) waitStall(stop <-chan struct{}) bool {
 			return false
 		}
 	}
+}
+
+// holdInput is waitStall for the host reader, which has just read bytes
+// from the host: while it waits, inputHeld is set (the stall holds those
+// bytes, and with them everything the host writes after them).
+func (o *output) holdInput(stop <-chan struct{}) bool {
+	o.mu.Lock()
+	o.inputHeld = o.stallCh != nil
+	o.mu.Unlock()
+	defer func() {
+		o.mu.Lock()
+		o.inputHeld = false
+		o.mu.Unlock()
+	}()
+	return o.waitStall(stop)
+}
+
+// holdingInput reports whether the host reader waits in holdInput.
+func (o *output) holdingInput() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.inputHeld
 }
 
 // next blocks for the next unit; ok is false when stop closes.
