@@ -104,6 +104,7 @@ func TestIntegrationRoutes(t *testing.T) {
 }
 
 func TestIntegrationSubscribeRefused(t *testing.T) {
+	t.Parallel() // waits for the modem's refusal: beside the others
 	e := newEnvWith(t, modemsim.Config{}, modemsim.EmbeddedOptions{DenySubscribe: []string{"secret/#"}})
 	c := e.connect(e.options("deny"))
 	tok := c.Subscribe("secret/#", 1, nil)
@@ -232,6 +233,7 @@ func TestIntegrationResumeSubs(t *testing.T) {
 // TestIntegrationLiveness: a modem that stops answering is found by the
 // idle-link check, and the client comes back once it answers again.
 func TestIntegrationLiveness(t *testing.T) {
+	t.Parallel() // waits for liveness checks: beside the others
 	e := newEnv(t, modemsim.Config{})
 	lost := newLostLog()
 	o := e.options("live").SetLivenessInterval(50 * time.Millisecond).SetConnectionLostHandler(lost.handler).

@@ -18,6 +18,7 @@ import (
 // (duplicates allowed and counted, none lost), every token succeeds, the
 // ConnectionLostHandler learns the cause, and the subscription works again.
 func TestIntegrationFaults(t *testing.T) {
+	t.Parallel() // each fault waits for a loss and a reconnect: beside the others
 	tests := []struct {
 		name   string
 		inject func(e *env, lost *lostLog)

@@ -181,6 +181,7 @@ func TestWindowQoS0NotHeld(t *testing.T) {
 // (lost = 0); firmware that refuses pipelining makes the modem fall back
 // to one at a time.
 func TestIntegrationWindow(t *testing.T) {
+	t.Parallel() // a broker round trip per message: beside the others
 	for _, mode := range []modemsim.PipelineMode{modemsim.PipelineAccept, modemsim.PipelineBusy14, modemsim.PipelineError} {
 		t.Run(mode.String(), func(t *testing.T) {
 			e := newEnv(t, modemsim.Config{Model: atmodem.A7600, Pipeline: mode, RTT: 25 * time.Millisecond})

@@ -18,6 +18,7 @@ import (
 // CONNECT take no client index, and are closed after a few seconds; an
 // MQTT client connecting meanwhile is served at once.
 func TestServeIndexOnlyAfterConnect(t *testing.T) {
+	t.Parallel() // waits for the CONNECT timeout
 	r := newRig(t, modemsim.EmbeddedOptions{}, simcom.A7600)
 	addr := gateway(t, r)
 

@@ -61,6 +61,7 @@ func localClient(t *testing.T, addr, id string, rec *received) mqtt.Client {
 }
 
 func TestServeTwoClientsAndARefusedThird(t *testing.T) {
+	t.Parallel() // the third client waits 2 s for an index
 	r := newRig(t, modemsim.EmbeddedOptions{}, simcom.A7600)
 	addr := gateway(t, r)
 

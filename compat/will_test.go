@@ -90,6 +90,7 @@ func wantWill(t *testing.T, watch *received, topic, id string) {
 // client's behalf (the modem cannot end a connection without a clean MQTT
 // DISCONNECT) with the will's QoS. A clean DISCONNECT discards it.
 func TestWillOnUncleanExit(t *testing.T) {
+	t.Parallel() // each case waits for the modem and the broker: beside the others
 	for _, model := range []simcom.Model{simcom.A7600, simcom.SIM7600} {
 		for _, kind := range brokerKinds() {
 			t.Run(model.String()+"/"+kind, func(t *testing.T) {

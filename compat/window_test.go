@@ -30,6 +30,7 @@ func windowRig(t *testing.T, mode modemsim.PipelineMode) *rig {
 // connection stays up (a refused publish is sent again by the adapter, one
 // at a time from then on).
 func TestPahoWindow(t *testing.T) {
+	t.Parallel() // a broker round trip per message: beside the others
 	for _, mode := range []modemsim.PipelineMode{modemsim.PipelineAccept, modemsim.PipelineBusy14, modemsim.PipelineError} {
 		t.Run(mode.String(), func(t *testing.T) {
 			r := windowRig(t, mode)
