@@ -78,13 +78,7 @@ func TestExecLostPromptFeedsTheWaitingModem(t *testing.T) {
 				if !errors.Is(err, ErrTimeout) {
 					t.Fatalf("err = %v, want ErrTimeout", err)
 				}
-				resp, err := m.exec(testCtx(t), request{line: "AT+CSQ", index: -1})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(resp.lines) != 1 || resp.lines[0] != "+CSQ: 20,99" {
-					t.Errorf("lines = %q", resp.lines)
-				}
+				expectCSQ(t, m, "+CSQ: 20,99")
 				sm.waitSteps(t)
 			})
 		})
@@ -111,12 +105,6 @@ func TestStepOutAfterPromptFeedsTheWaitingModem(t *testing.T) {
 	c.prompted = true
 	m.stepOut(c, "context ended after the prompt")
 	m.mu.Unlock()
-	resp, err := m.exec(testCtx(t), request{line: "AT+CSQ", index: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(resp.lines) != 1 || resp.lines[0] != "+CSQ: 20,99" {
-		t.Errorf("lines = %q", resp.lines)
-	}
+	expectCSQ(t, m, "+CSQ: 20,99")
 	sm.waitSteps(t)
 }

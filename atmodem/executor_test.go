@@ -219,13 +219,7 @@ func TestExecTimeoutThenNextWorks(t *testing.T) {
 				if !errors.Is(err, ErrTimeout) {
 					t.Fatalf("err = %v, want ErrTimeout", err)
 				}
-				resp, err := m.exec(testCtx(t), request{line: "AT+CSQ", index: -1})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !slices.Equal(resp.lines, []string{"+CSQ: 20,99"}) {
-					t.Errorf("lines = %q", resp.lines)
-				}
+				expectCSQ(t, m, "+CSQ: 20,99")
 				sm.waitSteps(t)
 			})
 		})
@@ -539,5 +533,18 @@ func TestExecWriteFails(t *testing.T) {
 	_, err := m.exec(testCtx(t), request{line: "AT", index: -1})
 	if !errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), "input/output error") {
 		t.Fatalf("err = %v, want ErrClosed with the cause", err)
+	}
+}
+
+// expectCSQ runs AT+CSQ, the command after a recovery in these tests, and
+// checks that its answer is want: the engine is back in step.
+func expectCSQ(t *testing.T, m *Modem, want string) {
+	t.Helper()
+	resp, err := m.exec(testCtx(t), request{line: "AT+CSQ", index: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(resp.lines, []string{want}) {
+		t.Errorf("lines = %q, want %q", resp.lines, want)
 	}
 }

@@ -70,12 +70,8 @@ func TestArrivalOrderChanges(t *testing.T) {
 // saw no message for a second and its DISCONNECT unread for another).
 func TestServeBurstDoesNotHoldUpOtherClient(t *testing.T) {
 	const burst = 100
-	broker, err := modemsim.StartEmbeddedBroker(modemsim.EmbeddedOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	// At 115200 baud the burst takes the modem about two seconds.
-	r := rigWithConfig(t, broker, modemsim.Config{Model: simcom.SIM7600, Baud: 115200})
+	r := newRigConfig(t, modemsim.Config{Model: simcom.SIM7600, Baud: 115200})
 	addr := gateway(t, r)
 	seen := peer(t, r.broker, "", "", "burst/#")
 

@@ -16,11 +16,8 @@ import (
 // connection lost and every message is delivered.
 func TestPingAnsweredUnderLoad(t *testing.T) {
 	t.Parallel() // the modem takes some seconds for the messages
-	b, err := modemsim.StartEmbeddedBroker(modemsim.EmbeddedOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := rigWithConfig(t, b, modemsim.Config{Model: simcom.SIM7600, Latency: 5 * time.Millisecond})
+	r := newRigConfig(t, modemsim.Config{Model: simcom.SIM7600, Latency: 5 * time.Millisecond})
+	b := r.broker
 	m := r.modem
 	const n = 300
 	watch := peer(t, b, "", "", "load/#")

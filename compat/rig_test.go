@@ -51,6 +51,17 @@ func rigWith(t testing.TB, b testBroker, model simcom.Model) *rig {
 	return rigWithConfig(t, b, modemsim.Config{Model: model})
 }
 
+// newRigConfig starts an embedded broker and puts an emulated modem
+// configured by cfg in front of it.
+func newRigConfig(t testing.TB, cfg modemsim.Config) *rig {
+	t.Helper()
+	b, err := modemsim.StartEmbeddedBroker(modemsim.EmbeddedOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rigWithConfig(t, b, cfg)
+}
+
 // rigWithConfig puts an emulated modem configured by cfg in front of
 // broker b.
 func rigWithConfig(t testing.TB, b testBroker, cfg modemsim.Config) *rig {

@@ -81,11 +81,8 @@ func TestServeReconnectRightAfterDisconnect(t *testing.T) {
 // broker closes it), and every message still reaches the broker, before
 // the modem's DISC.
 func TestDisconnectAfterQueuedPublishes(t *testing.T) {
-	b, err := modemsim.StartEmbeddedBroker(modemsim.EmbeddedOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := rigWithConfig(t, b, modemsim.Config{Model: simcom.A7600, Latency: time.Millisecond})
+	r := newRigConfig(t, modemsim.Config{Model: simcom.A7600, Latency: time.Millisecond})
+	b := r.broker
 	watch := peer(t, b, "", "", "queued/#")
 	addr := gateway(t, r)
 	conn, err := net.Dial("tcp", addr)

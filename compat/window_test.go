@@ -17,11 +17,7 @@ import (
 // of firmware.
 func windowRig(t *testing.T, mode modemsim.PipelineMode) *rig {
 	t.Helper()
-	b, err := modemsim.StartEmbeddedBroker(modemsim.EmbeddedOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rigWithConfig(t, b, modemsim.Config{Model: simcom.A7600, Pipeline: mode, RTT: 25 * time.Millisecond})
+	return newRigConfig(t, modemsim.Config{Model: simcom.A7600, Pipeline: mode, RTT: 25 * time.Millisecond})
 }
 
 // TestPahoWindow: paho.mqtt.golang keeps its publishes in flight over
