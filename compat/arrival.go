@@ -165,8 +165,9 @@ var readStamps atomic.Uint64
 
 // awaitEarlierArrivals is called by a reader (self; nil for a CONNECT that
 // Serve read before the connection has an adapter) that just read a packet
-// needing the modem, before the packet takes its ticket. It waits, at most
-// arrivalWait for each, until the modem's other connections have taken in
+// whose work may be held back (mayBeHeldBack), before it takes its ticket.
+// It waits, at most arrivalWait for each, until the modem's other
+// connections have taken in
 //
 //   - the bytes that had arrived on their connection and were not read
 //     yet: they arrived before this packet was handled, and

@@ -43,7 +43,7 @@ func (a *adapter) readLoop() {
 			a.readFailed(err)
 			return
 		}
-		if needsModem(frame) {
+		if mayBeHeldBack(frame) {
 			awaitEarlierArrivals(a.m, a)
 		}
 		if err := a.proto.handle(frame); err != nil {
@@ -135,12 +135,14 @@ func (a *adapter) readConnect() bool {
 	return true
 }
 
-// needsModem reports whether a packet becomes modem work (and takes a place
-// in the modem's arrival order): PUBLISH, PUBREL, SUBSCRIBE, UNSUBSCRIBE,
-// DISCONNECT.
-func needsModem(frame []byte) bool {
+// mayBeHeldBack reports whether a packet becomes modem work that an
+// earlier subscription change of another connection holds back (arrival.go):
+// PUBLISH, PUBREL, DISCONNECT. Its reader first lets the other readers
+// take in what arrived before it. A SUBSCRIBE or UNSUBSCRIBE waits for
+// nothing, so its reader does not wait either.
+func mayBeHeldBack(frame []byte) bool {
 	switch packetType(frame) {
-	case 3, 6, 8, 10, 14:
+	case 3, 6, 14:
 		return true
 	}
 	return false
